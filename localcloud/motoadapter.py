@@ -1,0 +1,250 @@
+"""The one place that touches moto's internals. When moto changes, this file and its tests change.
+
+moto gives us the AWS services; it never runs handler code without Docker, and its own Lambda
+triggers are synchronous and one record at a time. These patches route every way moto would run a
+function (boto3 `invoke`, SNS and S3 notifications) into our runtime, keep the settings moto does
+not store (a function's DeadLetterConfig), and let `tests/test_motoadapter.py` fail loudly when a
+moto release moves what they rely on.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import zipfile
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import botocore.client
+from moto import mock_aws
+from moto.awslambda import models as lambda_models
+from moto.core.base_backend import BackendDict
+from moto.core.config import default_user_config
+from moto.core.exceptions import JsonRESTError
+from moto.s3 import notifications as s3_notifications
+from moto.sns import models as sns_models
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+ROLE_NAME = "localcloud-lambda-role"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE_NAME}"
+# Lambda stays on moto's Docker backend class: its `invoke` is ours (patched), so Docker is never used.
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
+class Hooks(Protocol):
+    """What the session does when moto would run a function."""
+
+    def lambda_invoke(self, function_name: str, body: str, invocation_type: str,
+                      response_headers: dict) -> bytes | None: ...
+    def sns_to_lambda(self, subscription: Any, message: str, message_id: str, subject: str | None,
+                      attributes: dict | None) -> None: ...
+    def s3_to_lambda(self, event: dict, function_arn: str) -> None: ...
+    def api_call(self, client: Any, operation: str, params: dict) -> None: ...
+
+
+_hooks: Hooks | None = None
+_originals: dict[str, Any] = {}
+
+
+class TooManyRequests(JsonRESTError):
+    code = 429
+
+    def __init__(self, message: str) -> None:
+        super().__init__("TooManyRequestsException", message)
+
+
+class ResourceNotFound(JsonRESTError):
+    code = 404
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceNotFoundException", message)
+
+
+# -- patches -------------------------------------------------------------------------------------
+def _lambda_invoke(self, body, request_headers, response_headers):
+    if _hooks is not None:
+        headers = {k.lower(): v for k, v in (request_headers or {}).items()}
+        payload = body if isinstance(body, str) else (body.decode() if body else "")
+        answer = _hooks.lambda_invoke(self.function_name, payload,
+                                      headers.get("x-amz-invocation-type", "RequestResponse"), response_headers)
+        if answer is not None:
+            return answer
+    return _originals["LambdaFunction.invoke"](self, body, request_headers, response_headers)
+
+
+def _sns_publish(self, message, message_id, subject=None, message_attributes=None, group_id=None,
+                 deduplication_id=None, message_structure=None):
+    if self.protocol != "lambda" or _hooks is None:
+        return _originals["Subscription.publish"](self, message, message_id, subject, message_attributes,
+                                                  group_id, deduplication_id, message_structure)
+    if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(message_attributes,
+                                                                                          message):
+        return None
+    if message_structure == "json":
+        message = self._parse_message_structure(message, self.protocol)
+    _hooks.sns_to_lambda(self, message, message_id, subject, message_attributes)
+    return None
+
+
+def _s3_invoke_lambda(account_id, event_body, fn_arn, region_name):
+    if _hooks is not None:
+        _hooks.s3_to_lambda(event_body, fn_arn)
+        return
+    _originals["_invoke_awslambda"](account_id, event_body, fn_arn, region_name)
+
+
+def _create_function(self, spec):
+    fn = _originals["LambdaBackend.create_function"](self, spec)
+    fn.localcloud_dead_letter_arn = (spec.get("DeadLetterConfig") or {}).get("TargetArn")
+    return fn
+
+
+def _update_configuration(self, config_updates):
+    if "DeadLetterConfig" in config_updates:
+        self.localcloud_dead_letter_arn = (config_updates.get("DeadLetterConfig") or {}).get("TargetArn")
+    return _originals["LambdaFunction.update_configuration"](self, config_updates)
+
+
+def _get_configuration(self, *args, **kwargs):
+    config = _originals["LambdaFunction.get_configuration"](self, *args, **kwargs)
+    target = getattr(self, "localcloud_dead_letter_arn", None)
+    if target:
+        config["DeadLetterConfig"] = {"TargetArn": target}
+    return config
+
+
+def _make_api_call(self, operation_name, api_params):
+    if _hooks is not None:
+        _hooks.api_call(self, operation_name, api_params)
+    return _originals["BaseClient._make_api_call"](self, operation_name, api_params)
+
+
+PATCHES: list[tuple[Any, str, str, Callable]] = [
+    (lambda_models.LambdaFunction, "invoke", "LambdaFunction.invoke", _lambda_invoke),
+    (lambda_models.LambdaFunction, "update_configuration", "LambdaFunction.update_configuration",
+     _update_configuration),
+    (lambda_models.LambdaFunction, "get_configuration", "LambdaFunction.get_configuration", _get_configuration),
+    (lambda_models.LambdaBackend, "create_function", "LambdaBackend.create_function", _create_function),
+    (sns_models.Subscription, "publish", "Subscription.publish", _sns_publish),
+    (s3_notifications, "_invoke_awslambda", "_invoke_awslambda", _s3_invoke_lambda),
+    (botocore.client.BaseClient, "_make_api_call", "BaseClient._make_api_call", _make_api_call),
+]
+
+
+def install(hooks: Hooks) -> None:
+    global _hooks
+    for owner, attribute, key, replacement in PATCHES:
+        if key not in _originals:
+            _originals[key] = getattr(owner, attribute)
+            setattr(owner, attribute, replacement)
+    _hooks = hooks
+
+
+def uninstall() -> None:
+    global _hooks
+    _hooks = None
+
+
+def add_patch(owner: Any, attribute: str, replacement: Callable) -> Callable:
+    """For sources with their own moto hook (pollers): patch once, return the original."""
+    key = f"{getattr(owner, '__name__', owner)}.{attribute}"
+    if key not in _originals:
+        _originals[key] = getattr(owner, attribute)
+        setattr(owner, attribute, replacement)
+    return _originals[key]
+
+
+def hooks() -> Hooks | None:
+    return _hooks
+
+
+# -- moto itself ---------------------------------------------------------------------------------
+class MotoProcess:
+    """moto in this process: decorators patched in (`mock_aws`) or a threaded server on loopback."""
+
+    def __init__(self, endpoint: str | None) -> None:
+        self.endpoint = endpoint
+        self._mock = None
+        self._server = None
+        self._saved_config = {k: dict(default_user_config.get(k, {})) for k in MOTO_CONFIG}
+        for key, value in MOTO_CONFIG.items():
+            default_user_config.setdefault(key, {}).update(value)
+        if endpoint is None:
+            self._mock = mock_aws(config=MOTO_CONFIG)
+            self._mock.start()
+        else:
+            self._start_server(endpoint)
+
+    def _start_server(self, endpoint: str) -> None:
+        from urllib.parse import urlparse
+
+        from moto.server import ThreadedMotoServer
+
+        url = urlparse(endpoint)
+        host, port = url.hostname or "127.0.0.1", url.port or 5000
+        with socket.socket() as probe:
+            busy = probe.connect_ex((host, port)) == 0
+        if not busy:  # start one; if one is already there we use it (it must share this process)
+            self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+            self._server.start()
+
+    def reset(self) -> None:
+        BackendDict.reset()
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        else:
+            BackendDict.reset()
+        for key, value in self._saved_config.items():
+            default_user_config[key] = value
+
+
+def lambda_backend(region: str):
+    return lambda_models.lambda_backends[ACCOUNT_ID][region]
+
+
+def moto_function(region: str, name: str):
+    return lambda_backend(region).get_function(name)
+
+
+def ensure_role() -> None:
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[ACCOUNT_ID]["aws"]
+    try:
+        iam.get_role(ROLE_NAME)
+    except Exception:  # noqa: BLE001 - moto's IAMNotFoundException
+        iam.create_role(ROLE_NAME, "{}", "/", None, "role for localcloud functions", [], None)
+
+
+_ZIP: bytes | None = None
+
+
+def placeholder_zip() -> bytes:
+    """Lambda wants a code package; the real code runs from the notebook, so a stub is enough."""
+    global _ZIP
+    if _ZIP is None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("README.txt", "Code runs in the notebook's kernel through localcloud.\n")
+        _ZIP = buffer.getvalue()
+    return _ZIP
+
+
+def fix_preexisting_clients() -> int:
+    """Clients made before moto started would reach real AWS: give them moto's stubber too."""
+    import gc
+
+    from moto.core.models import botocore_stubber
+
+    fixed = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, botocore.client.BaseClient):
+            obj.meta.events.register("before-send", botocore_stubber, unique_id="localcloud-moto-stubber")
+            fixed += 1
+    return fixed
