@@ -63,7 +63,7 @@ class OverlayEnviron(os._Environ):  # type: ignore[name-defined]
 
 def install() -> None:
     if not isinstance(os.environ, OverlayEnviron):
-        os.environ = OverlayEnviron(os.environ)
+        os.environ = OverlayEnviron(os.environ)  # noqa: B003 - replacing the mapping is the point
 
 
 def set_thread_variables(variables: dict[str, str]) -> None:

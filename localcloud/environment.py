@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING
 
-from . import environ, handlers, runtime_context
+from . import environ, handlers, logs, runtime_context
 from .context import LambdaContext
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ class ExecutionEnvironment:
         return None
 
     def _run(self, invocation: Invocation) -> None:
+        logs.install()  # cheap; re-wraps stdout if a kernel or test runner swapped it since
         current = runtime_context.Current(self.function.name, invocation.request_id, invocation.lineage, [])
         runtime_context.set_current(current)
         try:
