@@ -248,3 +248,28 @@ def fix_preexisting_clients() -> int:
             obj.meta.events.register("before-send", botocore_stubber, unique_id="localcloud-moto-stubber")
             fixed += 1
     return fixed
+
+
+def create_function(region: str, spec: dict[str, Any], reserved_concurrency: int | None) -> Any:
+    """Create (or replace) a function in moto's Lambda straight on the backend.
+
+    Same validation as the API, without building a boto3 client: a lesson's first function costs
+    a few milliseconds instead of a third of a second.
+    """
+    backend = lambda_backend(region)
+    try:
+        backend.delete_function(spec["FunctionName"], None)
+    except Exception:  # noqa: BLE001 - moto's UnknownFunctionException: nothing to replace
+        pass
+    fn = backend.create_function(dict(spec))
+    if reserved_concurrency is not None:
+        backend.put_function_concurrency(spec["FunctionName"], str(reserved_concurrency))
+        fn.reserved_concurrency = reserved_concurrency
+    return fn
+
+
+def placeholder_zip_b64() -> str:
+    """The stub package as the Lambda API carries it in JSON (base64)."""
+    import base64
+
+    return base64.b64encode(placeholder_zip()).decode()

@@ -26,6 +26,8 @@ from .handlers import Handler, describe
 from .runtime import ACCOUNT_CONCURRENCY, FunctionRuntime, Runtime
 from .scheduler import Scheduler, Work
 from .sources import apigateway, s3, sns
+from .sources import mappings as event_source_mappings
+from .sources.pollers import POLLERS
 
 _active: weakref.ref[Cloud] | None = None
 
@@ -68,6 +70,7 @@ class Cloud:
         self.background_errors: list[BaseException] = []
         self._closed = False
         motoadapter.install(self)
+        self.mappings = event_source_mappings.MappingManager(self, POLLERS)
         _active = weakref.ref(self)
 
     # -- boto3 ---------------------------------------------------------------------------------
@@ -99,25 +102,18 @@ class Cloud:
             raise ConfigurationError(f"function '{name}': timeout={timeout} s is outside Lambda's 1–900 s")
         if not 128 <= memory <= 10240:
             raise ConfigurationError(f"function '{name}': memory={memory} MB is outside Lambda's 128–10240 MB")
-        lam = self._system_client("lambda")
         motoadapter.ensure_role()
         spec: dict[str, Any] = {
             "FunctionName": name, "Runtime": "python3.11", "Role": motoadapter.ROLE_ARN,
             "Handler": handler if isinstance(handler, str) else f"notebook.{describe(handler)}",
-            "Code": {"ZipFile": motoadapter.placeholder_zip()}, "Timeout": int(timeout) if timeout == int(timeout)
-            else timeout, "MemorySize": memory, "Environment": {"Variables": dict(environment or {})},
+            "Code": {"ZipFile": motoadapter.placeholder_zip_b64()}, "Timeout": timeout, "MemorySize": memory,
+            "Environment": {"Variables": {k: str(v) for k, v in (environment or {}).items()}},
         }
         if dead_letter_arn:
             spec["DeadLetterConfig"] = {"TargetArn": dead_letter_arn}
-        try:
-            lam.get_function(FunctionName=name)
-            lam.delete_function(FunctionName=name)  # re-running the cell redefines the function
-        except lam.exceptions.ResourceNotFoundException:
-            pass
-        arn = lam.create_function(**spec)["FunctionArn"]
-        if reserved_concurrency is not None:
-            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved_concurrency)
-        self.runtime.register(name, arn, handler, motoadapter.moto_function(self.region, name))
+        config = motoadapter.create_function(self.region, spec, reserved_concurrency)
+        arn = config.function_arn
+        self.runtime.register(name, arn, handler, config)
         return Function(self, name, arn)
 
     def _lambda_variables(self, fn: FunctionRuntime, _env) -> dict[str, str]:
@@ -176,6 +172,7 @@ class Cloud:
 
     def reset(self) -> None:
         """Wipe every resource, function and trace record (milliseconds), keeping this session."""
+        self.mappings.stop()
         self.runtime.shutdown()
         self.scheduler.clear()
         self.work.clear()
@@ -192,6 +189,7 @@ class Cloud:
             return
         self._closed = True
         motoadapter.uninstall()
+        self.mappings.close()
         self.scheduler.stop()
         self.runtime.shutdown()
         self._moto.stop()

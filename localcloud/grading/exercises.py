@@ -187,6 +187,8 @@ def run_check(
             return Result(number, FAILED, _short(str(exc)) or "the check's assertion failed")
         if isinstance(exc, SystemExit):
             return Result(number, ERROR, f"the code called sys.exit({exc.code!r})")
+        if hasattr(exc, "error_type") and hasattr(exc, "function"):  # localcloud.HandlerError, minus the request id
+            return Result(number, FAILED, _short(f"function '{exc.function}' raised {exc.error_type}: {exc.error_message}"))
         return Result(number, FAILED, _short(f"your code raised {type(exc).__name__}: {exc}"))
     return Result(number, PASSED, "")
 
