@@ -47,12 +47,20 @@ class ExecutionEnvironment:
         self._jobs: queue.SimpleQueue[Invocation | None] = queue.SimpleQueue()
         self.handler: handlers.Handler | None = None
         self.initialized = False
+        self.init_ms = 0.0
+        self.init_error: dict | None = None
         self.dead = False
         self.thread = threading.Thread(target=self._serve, name=f"lambda:{self.id}", daemon=True)
         self.thread.start()
 
     def submit(self, invocation: Invocation) -> None:
         self._jobs.put(invocation)
+
+    def provision(self) -> threading.Event:
+        """Initialize ahead of any invocation (provisioned concurrency): no cold start later."""
+        ready = threading.Event()
+        self._jobs.put(ready)  # type: ignore[arg-type]
+        return ready
 
     def retire(self) -> None:
         self._jobs.put(None)
@@ -72,12 +80,18 @@ class ExecutionEnvironment:
             invocation = self._jobs.get()
             if invocation is None or self.dead:
                 return
+            if isinstance(invocation, threading.Event):
+                self._variables["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
+                environ.set_thread_variables(self._variables)
+                self.init_error = self._init(None)
+                invocation.set()
+                continue
             try:
                 self._run(invocation)
             except TimeoutInterrupt:
                 return  # the runtime already reported the timeout and retired this environment
 
-    def _init(self, invocation: Invocation) -> dict | None:
+    def _init(self, invocation: Invocation | None) -> dict | None:
         started = time.monotonic()
         try:
             self.handler, _ = handlers.load(self.function.handler)
@@ -90,7 +104,9 @@ class ExecutionEnvironment:
             return error_body(exc, kind, f"Unable to import module '{module}': {exc}")
         finally:
             self.initialized = True
-            invocation.init_ms = (time.monotonic() - started) * 1000
+            self.init_ms = (time.monotonic() - started) * 1000
+            if invocation is not None:
+                invocation.init_ms = self.init_ms
         return None
 
     def _run(self, invocation: Invocation) -> None:

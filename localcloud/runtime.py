@@ -166,13 +166,27 @@ class Runtime:
             )
         return fn
 
+    def provision(self, fn: FunctionRuntime, count: int) -> list[float]:
+        """Provisioned concurrency: `count` environments initialized now; returns their init times (ms)."""
+        envs = []
+        for _ in range(count):
+            with self._lock:
+                fn.created += 1
+                index = fn.created
+            envs.append(ExecutionEnvironment(fn, index, self._variables_for(fn, None)))
+        for env in envs:
+            env.provision().wait()
+        with self._lock:
+            fn.idle.extend(env for env in envs if not env.dead)
+        return [env.init_ms for env in envs]
+
     # -- concurrency ---------------------------------------------------------------------------
     def _unreserved_limit(self) -> int:
         reserved = sum(fn.reserved or 0 for fn in self.functions.values())
         return max(0, self.account_concurrency - reserved)
 
-    def _acquire(self, fn: FunctionRuntime) -> ExecutionEnvironment | None | bool:
-        """An idle environment, None to create one, or False when throttled."""
+    def _acquire(self, fn: FunctionRuntime) -> ExecutionEnvironment | int | bool:
+        """An idle environment, the index of a new one to create, or False when throttled."""
         with self._lock:
             reserved = fn.reserved
             if reserved is not None:
@@ -188,7 +202,7 @@ class Runtime:
                 if not env.dead:
                     return env
             fn.created += 1
-            return None
+            return fn.created
 
     def _release(self, fn: FunctionRuntime, env: ExecutionEnvironment | None, keep: bool) -> None:
         with self._lock:
@@ -207,7 +221,7 @@ class Runtime:
               request_id: str | None = None) -> Result | None:
         """Hand `payload` (JSON text) to an environment. Returns a throttled Result, or None if started."""
         env = self._acquire(fn)
-        if env is False:
+        if env is False:  # (an index of 0 never occurs: environments are numbered from 1)
             record = self.trace.add(tr.THROTTLE, self.clock.now(), source, f"function:{fn.name}",
                                     function=fn.name, attempt=attempt, outcome=tr.THROTTLED,
                                     batch_size=batch_size, event_ids=event_ids, invocation=invocation)
@@ -216,8 +230,8 @@ class Runtime:
         job = Invocation(self, fn, payload, source=source, invocation=invocation, attempt=attempt,
                          batch_size=batch_size, event_ids=event_ids, lineage=lineage, on_done=on_done,
                          work_token=token, request_id=request_id)
-        if env is None:
-            env = ExecutionEnvironment(fn, fn.created, self._variables_for(fn, None))
+        if not isinstance(env, ExecutionEnvironment):
+            env = ExecutionEnvironment(fn, env, self._variables_for(fn, None))
         job.environment = env
         env.submit(job)
         return None

@@ -27,7 +27,7 @@ from .runtime import ACCOUNT_CONCURRENCY, FunctionRuntime, Runtime
 from .scheduler import Scheduler, Work
 from .sources import apigateway, s3, sns
 from .sources import mappings as event_source_mappings
-from .sources.pollers import POLLERS
+from .sources.pollers import INSTALLERS, POLLERS
 
 _active: weakref.ref[Cloud] | None = None
 
@@ -70,7 +70,7 @@ class Cloud:
         self.background_errors: list[BaseException] = []
         self._closed = False
         motoadapter.install(self)
-        self.mappings = event_source_mappings.MappingManager(self, POLLERS)
+        self.mappings = event_source_mappings.MappingManager(self, POLLERS, INSTALLERS)
         _active = weakref.ref(self)
 
     # -- boto3 ---------------------------------------------------------------------------------
@@ -89,11 +89,13 @@ class Cloud:
     # -- functions -----------------------------------------------------------------------------
     def function(self, name: str, handler: str | Handler, *, timeout: float = 3, memory: int = 128,
                  environment: dict[str, str] | None = None, reserved_concurrency: int | None = None,
-                 dead_letter_arn: str | None = None) -> Function:
+                 dead_letter_arn: str | None = None, provisioned_concurrency: int = 0) -> Function:
         """Define (or redefine) a Lambda function whose handler is real Python code.
 
         `handler` is `def handler(event, context)` from a cell or a `"module.function"` path; the
         function also exists in moto's Lambda, so `boto3.client("lambda").invoke(...)` reaches it.
+        `provisioned_concurrency=N` initializes N environments now, so the first N concurrent
+        invocations start warm (moto has no provisioned-concurrency API, so it is a keyword here).
         """
         from .handlers import check_callable
 
@@ -113,7 +115,9 @@ class Cloud:
             spec["DeadLetterConfig"] = {"TargetArn": dead_letter_arn}
         config = motoadapter.create_function(self.region, spec, reserved_concurrency)
         arn = config.function_arn
-        self.runtime.register(name, arn, handler, config)
+        fn = self.runtime.register(name, arn, handler, config)
+        if provisioned_concurrency:
+            self.runtime.provision(fn, provisioned_concurrency)
         return Function(self, name, arn)
 
     def _lambda_variables(self, fn: FunctionRuntime, _env) -> dict[str, str]:

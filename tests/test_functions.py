@@ -217,3 +217,12 @@ def test_a_crashing_handler_never_kills_the_runtime(cloud):
     with pytest.raises(HandlerError, match="SystemExit"):
         fn.invoke()
     assert cloud.function("fine", lambda e, c: "still here").invoke() == "still here"
+
+
+def test_provisioned_concurrency_means_no_cold_start(cloud):
+    import os
+
+    fn = cloud.function("ready", lambda e, c: os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"],
+                        provisioned_concurrency=2)
+    assert fn.invoke() == "provisioned-concurrency"
+    assert [r.cold for r in cloud.trace.invocations] == [False]
