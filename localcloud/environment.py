@@ -94,7 +94,7 @@ class ExecutionEnvironment:
     def _init(self, invocation: Invocation | None) -> dict | None:
         started = time.monotonic()
         try:
-            self.handler, _ = handlers.load(self.function.handler)
+            self.handler, _ = handlers.load(self.function.handler, self.function.code_dir)
         except TimeoutInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - the error goes back to the caller as on AWS

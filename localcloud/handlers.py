@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from types import ModuleType
 
@@ -22,7 +23,18 @@ def describe(handler: object) -> str:
     return handler if isinstance(handler, str) else getattr(handler, "__qualname__", repr(handler))
 
 
-def check_callable(name: str, handler: object) -> None:
+def find_spec(module_name: str, code_dir: str | None):
+    """The module's spec: from `code_dir` when given (a service's own folder), else from sys.path."""
+    if code_dir is None:
+        return importlib.util.find_spec(module_name)
+    base = Path(code_dir, *module_name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return importlib.util.spec_from_file_location(module_name, candidate)
+    return None
+
+
+def check_callable(name: str, handler: object, code_dir: str | None = None) -> None:
     """Fail at definition time, with one line, on what would only fail at invoke time on AWS."""
     if isinstance(handler, str):
         module_name, _, attribute = handler.rpartition(".")
@@ -31,11 +43,11 @@ def check_callable(name: str, handler: object) -> None:
                 f"function '{name}': handler {handler!r} is not a 'module.function' path, e.g. 'orders.create'"
             )
         try:
-            spec = importlib.util.find_spec(module_name)
+            spec = find_spec(module_name, code_dir)
         except (ImportError, ValueError) as exc:
             spec, detail = None, f"{type(exc).__name__}: {exc}"
         else:
-            detail = "no such module on sys.path"
+            detail = f"no such module in {code_dir}" if code_dir else "no such module on sys.path"
         if spec is None:
             raise ConfigurationError(
                 f"function '{name}': cannot find module '{module_name}' for handler {handler!r} ({detail}); "
@@ -58,20 +70,24 @@ def check_callable(name: str, handler: object) -> None:
         pass
 
 
-def load(handler: str | Handler) -> tuple[Handler, ModuleType | None]:
+def load(handler: str | Handler, code_dir: str | None = None) -> tuple[Handler, ModuleType | None]:
     """Import a module handler afresh (raises ImportError-like errors for the runtime to report)."""
     if not isinstance(handler, str):
         return handler, None
     module_name, _, attribute = handler.rpartition(".")
-    spec = importlib.util.find_spec(module_name)
+    spec = find_spec(module_name, code_dir)
     if spec is None or spec.loader is None:
         raise ModuleNotFoundError(f"No module named '{module_name}'")
     module = importlib.util.module_from_spec(spec)
     previous = sys.modules.get(module_name)
     sys.modules[module_name] = module  # during exec only: dataclasses and pickling look it up
+    if code_dir is not None:
+        sys.path.insert(0, code_dir)  # the task root comes first, as on Lambda: sibling modules import
     try:
         spec.loader.exec_module(module)
     finally:
+        if code_dir is not None and sys.path and sys.path[0] == code_dir:
+            sys.path.pop(0)
         if previous is not None:
             sys.modules[module_name] = previous
         else:

@@ -76,6 +76,7 @@ class FunctionRuntime:
     busy: int = 0
     created: int = 0
     logs: deque = field(default_factory=lambda: deque(maxlen=LOGS_KEPT_PER_FUNCTION))
+    code_dir: str | None = None  # where a module handler's file lives (a service folder), else sys.path
 
     @property
     def reserved(self) -> int | None:
@@ -142,11 +143,12 @@ class Runtime:
         self._ids = itertools.count(1)
 
     # -- functions -----------------------------------------------------------------------------
-    def register(self, name: str, arn: str, handler: str | Handler, config: Any) -> FunctionRuntime:
-        check_callable(name, handler)
+    def register(self, name: str, arn: str, handler: str | Handler, config: Any,
+                 code_dir: str | None = None) -> FunctionRuntime:
+        check_callable(name, handler, code_dir)
         with self._lock:
             old = self.functions.get(name)
-            fn = FunctionRuntime(name, arn, handler, config)
+            fn = FunctionRuntime(name, arn, handler, config, code_dir=code_dir)
             self.functions[name] = fn
         if old is not None:  # redefining a function (re-running a cell): new code, new environments
             for env in old.idle:
