@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 
 from .errors import ConfigurationError
