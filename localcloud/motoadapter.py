@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import socket
+import threading
 import zipfile
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from moto.awslambda import models as lambda_models
 from moto.core.base_backend import BackendDict
 from moto.core.config import default_user_config
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb import models as dynamodb_models
 from moto.s3 import notifications as s3_notifications
 from moto.sns import models as sns_models
 
@@ -40,6 +42,7 @@ class Hooks(Protocol):
                       attributes: dict | None) -> None: ...
     def s3_to_lambda(self, event: dict, function_arn: str) -> None: ...
     def api_call(self, client: Any, operation: str, params: dict) -> None: ...
+    def delivered(self, source: str, target: str, operation: str) -> None: ...
 
 
 _hooks: Hooks | None = None
@@ -74,11 +77,15 @@ def _lambda_invoke(self, body, request_headers, response_headers):
 
 def _sns_publish(self, message, message_id, subject=None, message_attributes=None, group_id=None,
                  deduplication_id=None, message_structure=None):
+    matched = self._filter_policy_matcher is None or self._filter_policy_matcher.matches(message_attributes, message)
     if self.protocol != "lambda" or _hooks is None:
-        return _originals["Subscription.publish"](self, message, message_id, subject, message_attributes,
-                                                  group_id, deduplication_id, message_structure)
-    if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(message_attributes,
-                                                                                          message):
+        result = _originals["Subscription.publish"](self, message, message_id, subject, message_attributes,
+                                                    group_id, deduplication_id, message_structure)
+        if matched and _hooks is not None:  # moto delivered it (SNS → SQS / HTTP): draw the edge
+            kind = "queue" if self.protocol == "sqs" else self.protocol
+            _hooks.delivered(f"topic:{self.topic.name}", f"{kind}:{self.endpoint.split(':')[-1]}", "Publish")
+        return result
+    if not matched:
         return None
     if message_structure == "json":
         message = self._parse_message_structure(message, self.protocol)
@@ -119,6 +126,21 @@ def _make_api_call(self, operation_name, api_params):
     return _originals["BaseClient._make_api_call"](self, operation_name, api_params)
 
 
+# moto's DynamoDB is not thread-safe: concurrent ADD updates lose increments and two conditional writes
+# can both succeed. AWS serializes writes to an item, so we serialize moto's write path.
+_DYNAMODB_WRITES = threading.RLock()
+DYNAMODB_WRITE_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+
+def _serialized(key: str) -> Callable:
+    def write(self, *args, **kwargs):
+        with _DYNAMODB_WRITES:
+            return _originals[key](self, *args, **kwargs)
+
+    write.__name__ = key.rsplit(".", 1)[-1]
+    return write
+
+
 PATCHES: list[tuple[Any, str, str, Callable]] = [
     (lambda_models.LambdaFunction, "invoke", "LambdaFunction.invoke", _lambda_invoke),
     (lambda_models.LambdaFunction, "update_configuration", "LambdaFunction.update_configuration",
@@ -128,6 +150,8 @@ PATCHES: list[tuple[Any, str, str, Callable]] = [
     (sns_models.Subscription, "publish", "Subscription.publish", _sns_publish),
     (s3_notifications, "_invoke_awslambda", "_invoke_awslambda", _s3_invoke_lambda),
     (botocore.client.BaseClient, "_make_api_call", "BaseClient._make_api_call", _make_api_call),
+    *[(dynamodb_models.DynamoDBBackend, name, f"DynamoDBBackend.{name}", _serialized(f"DynamoDBBackend.{name}"))
+      for name in DYNAMODB_WRITE_METHODS],
 ]
 
 
@@ -273,3 +297,24 @@ def placeholder_zip_b64() -> str:
     import base64
 
     return base64.b64encode(placeholder_zip()).decode()
+
+
+def register_http_api(region: str, name: str, routes: list[tuple[str, str]], payload_version: str) -> str:
+    """Record an HTTP API with its Lambda proxy routes in moto's API Gateway v2; returns its id.
+
+    Straight on the backend: building a boto3 client for API Gateway makes moto import its OpenAPI
+    validator (≈ 2 s), which a lesson's first API should not pay.
+    """
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    backend = apigatewayv2_backends[ACCOUNT_ID][region]
+    api = backend.create_api(api_key_selection_expression=None, cors_configuration=None, description="",
+                             disable_schema_validation=None, disable_execute_api_endpoint=None, name=name,
+                             protocol_type="HTTP", route_selection_expression=None, tags={}, version=None)
+    for route_key, function_arn in routes:
+        integration = api.create_integration(connection_type="INTERNET", description="", integration_method="POST",
+                                             integration_type="AWS_PROXY", integration_uri=function_arn,
+                                             payload_format_version=payload_version)
+        api.create_route(api_key_required=False, authorization_scopes=[], route_key=route_key,
+                         target=f"integrations/{integration.id}")
+    return api.api_id

@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from . import calls, environ, guard, logs, motoadapter, runtime_context
+from . import calls, environ, guard, logs, motoadapter, runtime_context, search
 from . import trace as tr
 from .asyncinvoke import AsyncInvoker
 from .clock import Clock
@@ -56,6 +56,7 @@ class Cloud:
             os.environ["AWS_ENDPOINT_URL"] = endpoint
         boto3.DEFAULT_SESSION = None
         self._moto = motoadapter.MotoProcess(endpoint)
+        search.engine().reset()  # the stand-in search cluster starts empty with every session
         if endpoint is None:
             motoadapter.fix_preexisting_clients()
         self.clock = Clock(timing)
@@ -89,17 +90,20 @@ class Cloud:
     # -- functions -----------------------------------------------------------------------------
     def function(self, name: str, handler: str | Handler, *, timeout: float = 3, memory: int = 128,
                  environment: dict[str, str] | None = None, reserved_concurrency: int | None = None,
-                 dead_letter_arn: str | None = None, provisioned_concurrency: int = 0) -> Function:
+                 dead_letter_arn: str | None = None, provisioned_concurrency: int = 0,
+                 code_dir: str | None = None) -> Function:
         """Define (or redefine) a Lambda function whose handler is real Python code.
 
         `handler` is `def handler(event, context)` from a cell or a `"module.function"` path; the
         function also exists in moto's Lambda, so `boto3.client("lambda").invoke(...)` reaches it.
         `provisioned_concurrency=N` initializes N environments now, so the first N concurrent
         invocations start warm (moto has no provisioned-concurrency API, so it is a keyword here).
+        `code_dir` is the folder a module handler is imported from (a service's folder), instead of
+        sys.path, so two services may both have an `orders.py`.
         """
         from .handlers import check_callable
 
-        check_callable(name, handler)
+        check_callable(name, handler, code_dir)
         if not 1 <= timeout <= 900:
             raise ConfigurationError(f"function '{name}': timeout={timeout} s is outside Lambda's 1–900 s")
         if not 128 <= memory <= 10240:
@@ -115,7 +119,7 @@ class Cloud:
             spec["DeadLetterConfig"] = {"TargetArn": dead_letter_arn}
         config = motoadapter.create_function(self.region, spec, reserved_concurrency)
         arn = config.function_arn
-        fn = self.runtime.register(name, arn, handler, config)
+        fn = self.runtime.register(name, arn, handler, config, code_dir)
         if provisioned_concurrency:
             self.runtime.provision(fn, provisioned_concurrency)
         return Function(self, name, arn)
@@ -154,17 +158,18 @@ class Cloud:
                 return self.runtime.require(fn_name)
             raise ConfigurationError(f"route {key!r}: give a cloud.function(...), a function name or a handler")
         parsed = apigateway.parse_routes(routes, resolve)
-        gateway = self._system_client("apigatewayv2")
-        api_id = gateway.create_api(Name=name, ProtocolType="HTTP")["ApiId"]
-        for route in parsed:
-            integration = gateway.create_integration(
-                ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=route.function.arn,
-                PayloadFormatVersion=payload_version)["IntegrationId"]
-            gateway.create_route(ApiId=api_id, RouteKey=route.key, Target=f"integrations/{integration}")
+        api_id = motoadapter.register_http_api(self.region, name, [(r.key, r.function.arn) for r in parsed],
+                                               payload_version)
         stage = "$default" if payload_version == "2.0" else "prod"
         api = apigateway.HttpApi(self, name, api_id, parsed, payload_version, stage)
         self.apis[name] = api
         return api
+
+    def deploy(self, path: str, *, stage: str | None = None, options: dict[str, str] | None = None):
+        """Deploy a Serverless Framework `serverless.yml` (see localcloud/serverless)."""
+        from .serverless import deploy
+
+        return deploy(self, path, stage=stage, options=options)
 
     # -- settling --------------------------------------------------------------------------------
     def wait(self, timeout: float = 10.0) -> None:
@@ -184,6 +189,7 @@ class Cloud:
         self.apis.clear()
         self._system_clients.clear()
         self._moto.reset()
+        search.engine().reset()
         self.clock = Clock(self.clock.speedup)
         self.runtime.clock = self.async_invoker.clock = self.clock
 
@@ -254,6 +260,9 @@ class Cloud:
 
     def s3_to_lambda(self, event: dict, function_arn: str) -> None:
         s3.deliver(self, event, function_arn)
+
+    def delivered(self, source: str, target: str, operation: str) -> None:
+        self.trace.add(tr.DELIVER, self.clock.now(), source, target, operation=operation)
 
     def api_call(self, client: Any, operation: str, params: dict) -> None:
         if runtime_context.is_system_thread():

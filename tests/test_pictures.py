@@ -176,7 +176,9 @@ def test_timeline_draws_hatched_init_and_outcome_colours():
     assert ax.get_xlabel() == "ms from first event"
     assert [t.get_text() for t in ax.get_yticklabels()] == tl.data.lanes
     legend = {t.get_text() for t in ax.get_legend().get_texts()}
-    assert {"cold start (init)", "handler: error", "throttled", "fan-out"} <= legend
+    assert {"cold start", "init (module import)", "handler: error", "throttled", "fan-out"} <= legend
+    cold_edges = [line for line in ax.lines if to_hex(line.get_color()) == style.INIT_COLOUR.lower()]
+    assert len(cold_edges) == 4
 
 
 def test_a_throttled_only_function_still_gets_a_lane():
@@ -282,6 +284,10 @@ def test_pictures_render_png_and_leave_no_pyplot_figures():
     assert plt.get_fignums() == before
     html = pics._repr_html_()
     assert html.count("<img") == 2 and "localcloud-summary" in html
+    # text reprs hold counts, never timings, so stored notebook outputs do not churn
+    assert repr(pics.flow) == "<FlowGraph: 8 nodes, 7 edges, 1 failing, 1 to a DLQ>"
+    assert repr(pics.timeline) == "<Timeline: 4 lanes, 5 runs, 4 cold starts, 1 fan-outs>"
+    assert repr(pics) == "<Overview: 5 invocations, 2 errors, 1 retries, 1 dead-lettered, 4 cold starts>"
 
 
 def test_show_displays_one_overview(monkeypatch):
@@ -291,3 +297,13 @@ def test_show_displays_one_overview(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
     assert show(fan_out_trace()) is None
     assert len(shown) == 1 and shown[0].summary.invocations == 5
+
+
+def test_retries_are_counted_from_attempts_when_no_retry_records_exist():
+    t = Trace()
+    for attempt in (1, 2, 3):
+        t.add("invoke", attempt * 0.1, "queue:jobs", "function:W", function="W", environment="W/1",
+              duration_ms=5.0, end=attempt * 0.1 + 0.005, attempt=attempt, outcome="error")
+    assert flow_graph(t).data.edge("queue:jobs", "function:W").retries == 2
+    assert summary(t).retries == 2
+    assert [b.attempt for b in timeline(t).data.bars] == [1, 2, 3]

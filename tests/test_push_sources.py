@@ -59,6 +59,8 @@ def test_sns_to_sqs_stays_mottos_native_delivery(cloud):
     sns.publish(TopicArn=topic, Message="hello")
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
     assert json.loads(message["Body"])["Message"] == "hello"
+    (delivery,) = cloud.trace.filter(kind="deliver").records
+    assert (delivery.source, delivery.target) == ("topic:t", "queue:buffer")
 
 
 def s3_bucket_with_function(cloud, fn, **filters):

@@ -12,7 +12,7 @@ to the figure, so tests assert on what a student sees::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from localcloud.pictures.flow import FlowData, FlowGraph, flow_graph
 from localcloud.pictures.panel import DemoPanel, Frame, PanelController
@@ -50,8 +50,18 @@ class Overview:
     timeline: Timeline
     summary: Summary
 
+    _html: str | None = field(default=None, repr=False, compare=False)
+
     def _repr_html_(self) -> str:
-        """Both figures as inline PNGs and the summary table: one output, redrawn as a whole."""
+        """Both figures as inline PNGs and the summary table: one output, redrawn as a whole.
+
+        Rendered once and kept: a notebook may ask for it again (re-display, widget sync).
+        """
+        if self._html is None:
+            self._html = self._render()
+        return self._html
+
+    def _render(self) -> str:
         import base64
 
         images = "".join(
@@ -62,7 +72,9 @@ class Overview:
         return f"<div class='localcloud-overview'>{images}{self.summary._repr_html_()}</div>"
 
     def __repr__(self) -> str:
-        return self.summary.table()
+        s = self.summary
+        return (f"<Overview: {s.invocations} invocations, {s.errors} errors, {s.retries} retries, "
+                f"{s.dead_lettered} dead-lettered, {s.cold_starts} cold starts>")
 
 
 def overview(trace: Trace, *, title: str | None = None) -> Overview:

@@ -116,6 +116,12 @@ class FlowGraph:
     def _repr_png_(self) -> bytes:
         return style.png_bytes(self.figure)
 
+    def __repr__(self) -> str:
+        # counts only (no timings): a notebook's stored text output stays the same run to run
+        d = self.data
+        return (f"<FlowGraph: {len(d.nodes)} nodes, {len(d.edges)} edges, {len(d.failure_edges)} failing, "
+                f"{len(d.dlq_edges)} to a DLQ>")
+
     def save(self, path) -> None:
         style.save(self.figure, path)
 
@@ -254,7 +260,8 @@ def flow_graph(trace: Trace, *, title: str | None = None) -> FlowGraph:
     data = flow_data(trace)
     columns = max((n.depth for n in data.nodes), default=0) + 1
     rows = max([sum(1 for n in data.nodes if n.depth == d) for d in range(columns)] or [1])
-    fig = style.new_figure(max(6.0, 3.2 * columns + 1.0), max(3.0, 1.25 * rows + 1.6))
+    # at most 10 × 6.5 in (1000 px): a notebook shows it near full size, so fonts stay projector-size
+    fig = style.new_figure(min(10.0, max(6.0, 2.2 * columns + 2.2)), min(6.5, max(3.0, 0.95 * rows + 1.6)))
     ax = fig.add_subplot()
     ax.set_axis_off()
     ax.set_title(title or "Event flow", fontsize=style.FONT_TITLE, loc="left")

@@ -13,6 +13,7 @@ fan-out or a retry storm. Reset wipes the cloud and the pictures and puts the kn
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -184,6 +185,7 @@ class PanelController:
         started = time.perf_counter()
         trace = Trace(records)
         pictures = overview(trace, title=self.scenario.title)
+        pictures._repr_html_()  # render the PNGs now, so draw_s is the whole cost of a redraw
         draw_s = time.perf_counter() - started
         return Frame(trace=trace, overview=pictures, caption=caption, run_s=run_s, draw_s=draw_s)
 
@@ -239,9 +241,11 @@ class DemoPanel:
         self.progress.value = min(count, self.progress.max)
 
     def press(self, action: str) -> Frame | None:
-        """What a button does; callable from a cell or a test (``panel.press("run")``)."""
-        from IPython.display import display
+        """What a button does; callable from a cell or a test (``panel.press("run")``).
 
+        Pictures go into the Output widget with `append_display_data` rather than a ``with output:``
+        block: that works from a button callback, from a cell and from a test with no kernel alike.
+        """
         buttons = (self.run_button, self.step_button, self.reset_button)
         for b in buttons:
             b.disabled = True
@@ -250,26 +254,27 @@ class DemoPanel:
                 self.controller.reset()
                 for name, widget in self.knobs.items():
                     widget.value = self.controller.values[name]
-                self.output.clear_output()
+                self.output.outputs = ()
                 self.status.value = "Reset: cloud wiped, knobs back to their defaults."
                 self.last = None
                 return None
+            if action not in ("run", "step"):
+                raise ValueError(f"unknown action {action!r}: run, step or reset")
             self.progress.max = max(self.controller.last_count, 20)
             self.progress.value = 0
             self.progress.layout.visibility = "visible"
             self.status.value = "running…"
             frame = getattr(self.controller, action)(progress=self._show_progress)
-            with self.output:
-                self.output.clear_output(wait=True)
-                display(frame.overview)
-            self.status.value = (f"{frame.caption} — drawn in {frame.draw_s:.2f} s")
+            self.output.outputs = ()
+            self.output.append_display_data(frame.overview)
+            self.status.value = html.escape(f"{frame.caption} — drawn in {frame.draw_s:.2f} s")
             self.last = frame
             return frame
         except Exception as exc:  # a broken handler is a lesson, not a dead panel
-            with self.output:
-                self.output.clear_output(wait=True)
-                print(f"{type(exc).__name__}: {exc}")
-            self.status.value = f"<span style='color:#D55E00'>failed: {type(exc).__name__}</span>"
+            self.output.outputs = ()
+            self.output.append_stdout(f"{type(exc).__name__}: {exc}\n")
+            self.status.value = f"<span style='color:#D55E00'>failed: {html.escape(type(exc).__name__)}</span>"
+            self.last = None
             return None
         finally:
             self.progress.layout.visibility = "hidden"

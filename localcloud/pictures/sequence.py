@@ -42,6 +42,9 @@ class SequenceFigure:
     def _repr_png_(self) -> bytes:
         return style.png_bytes(self.figure)
 
+    def __repr__(self) -> str:
+        return f"<SequenceFigure: {len(self.data.participants)} participants, {len(self.data.messages)} messages>"
+
 
 def sequence_data(trace: Trace, *, limit: int = 60) -> SequenceData:
     """The messages a sequence diagram shows, oldest first, at most `limit` of them."""
@@ -135,7 +138,7 @@ def sequence_figure(trace: Trace, *, limit: int = 40, title: str | None = None) 
     data = sequence_data(trace, limit=limit)
     n_p = max(len(data.participants), 1)
     n_m = len(data.messages)
-    fig = style.new_figure(max(6.0, 2.3 * n_p), max(3.0, 0.42 * n_m + 1.8))
+    fig = style.new_figure(min(16.0, max(6.0, 2.3 * n_p)), min(20.0, max(3.0, 0.42 * n_m + 1.8)))
     ax = fig.add_subplot()
     ax.set_axis_off()
     ax.set_title(title or "Sequence", loc="left", fontsize=style.FONT_TITLE)

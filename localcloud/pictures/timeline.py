@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
+VISIBLE_INIT_MS = 0.5  # shorter inits (a handler defined in a cell imports nothing) get no hatched bar
+
+
 @dataclass
 class Bar:
     lane: int
@@ -86,6 +89,11 @@ class Timeline:
 
     def _repr_png_(self) -> bytes:
         return style.png_bytes(self.figure)
+
+    def __repr__(self) -> str:
+        d = self.data
+        return (f"<Timeline: {len(d.lanes)} lanes, {len(d.bars)} runs, {d.cold_starts} cold starts, "
+                f"{len(d.fan_outs)} fan-outs>")
 
     def save(self, path) -> None:
         style.save(self.figure, path)
@@ -193,7 +201,7 @@ def timeline(trace: Trace, *, title: str | None = None, max_fan_out_lines: int =
     """Draw one lane per execution environment; returns the figure and the `TimelineData` drawn."""
     data = timeline_data(trace)
     n = max(len(data.lanes), 1)
-    fig = style.new_figure(11.0, max(2.6, 0.55 * n + 1.8))
+    fig = style.new_figure(10.0, min(9.0, max(2.6, 0.55 * n + 1.8)))
     ax = fig.add_subplot()
     style.apply_fonts(ax)
     ax.set_title(title or f"Timeline — up to {data.max_concurrency} running at once", loc="left",
@@ -208,7 +216,10 @@ def timeline(trace: Trace, *, title: str | None = None, max_fan_out_lines: int =
     height = 0.6
     for b in data.bars:
         y = b.lane
-        if b.init_ms > 0:
+        if b.cold:  # a new environment: a thick sky-blue edge, even when its init took no time
+            ax.plot([b.start_ms, b.start_ms], [y - height / 2, y + height / 2], color=style.INIT_COLOUR,
+                    lw=6, solid_capstyle="butt", zorder=4)
+        if b.init_ms >= VISIBLE_INIT_MS:
             ax.barh(y, b.init_ms, left=b.start_ms, height=height, color=style.INIT_COLOUR,
                     hatch=style.INIT_HATCH, edgecolor="black", linewidth=0.8)
         width = max(b.end_ms - b.handler_start_ms, data.span_ms * 0.002)  # a 0 ms run stays visible
@@ -249,9 +260,12 @@ def _legend(ax, data: TimelineData) -> None:
     from matplotlib.patches import Patch
 
     handles = []
-    if any(b.init_ms > 0 for b in data.bars):
+    if any(b.cold for b in data.bars):
+        handles.append(Line2D([], [], marker="|", color=style.INIT_COLOUR, ls="none", markersize=16, mew=6,
+                              label="cold start"))
+    if any(b.init_ms >= VISIBLE_INIT_MS for b in data.bars):
         handles.append(Patch(facecolor=style.INIT_COLOUR, hatch=style.INIT_HATCH, edgecolor="black",
-                             label="cold start (init)"))
+                             label="init (module import)"))
     for outcome in dict.fromkeys(b.outcome for b in data.bars):
         handles.append(Patch(color=style.OUTCOME_COLOURS.get(outcome, style.OKABE_ITO["grey"]),
                              label=f"handler: {outcome}"))

@@ -15,7 +15,7 @@ from typing import Any
 
 from localcloud.trace import Trace
 
-_MODULES = ("fan_out", "async_queue", "api_backend")
+_MODULES = ("fan_out", "async_queue", "api_backend", "event_driven", "saga", "microservices")
 
 
 @dataclass(frozen=True)

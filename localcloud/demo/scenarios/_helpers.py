@@ -28,3 +28,13 @@ def work(latency_ms: float) -> None:
 def since(trace: Trace, count: int) -> Trace:
     """The records after the first `count`: a run without its warm-up."""
     return Trace(trace.records[count:])
+
+
+def ensure_table(ddb, name: str, key: str) -> None:
+    """An on-demand table with a string hash key; running a scenario twice on one cloud is fine."""
+    try:
+        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+    except ddb.exceptions.ResourceInUseException:
+        pass

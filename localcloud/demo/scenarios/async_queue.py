@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from localcloud.demo.scenarios import Knob, Scenario
-from localcloud.demo.scenarios._helpers import fails, work
+from localcloud.demo.scenarios._helpers import ensure_table, fails, since, work
 from localcloud.trace import Trace
 
 MAX_RECEIVE_COUNT = 2
@@ -68,11 +68,9 @@ def make_worker(latency_ms: float, failure_rate: float, partial_batch: bool):
 
 def run(cloud, *, orders: int = 20, batch_size: int = 5, concurrency: int = 2, latency_ms: int = 20,
         failure_rate: float = 0.0, poison: bool = True, partial_batch: bool = True) -> Trace:
+    first = len(cloud.trace)  # this run's records only, should the cloud hold earlier ones
     sqs = cloud.client("sqs")
-    ddb = cloud.client("dynamodb")
-    ddb.create_table(TableName="Orders", KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ensure_table(cloud.client("dynamodb"), "Orders", "order_id")
     dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(QueueName="orders", Attributes={
@@ -85,7 +83,10 @@ def run(cloud, *, orders: int = 20, batch_size: int = 5, concurrency: int = 2, l
                               environment={"QUEUE_URL": queue_url})
     worker = cloud.function("ProcessOrder", make_worker(latency_ms, failure_rate, partial_batch), timeout=5,
                             memory=256, reserved_concurrency=concurrency)
-    cloud.client("lambda").create_event_source_mapping(
+    lam = cloud.client("lambda")
+    for old in lam.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]:
+        lam.delete_event_source_mapping(UUID=old["UUID"])  # a second run must not add a second poller
+    lam.create_event_source_mapping(
         EventSourceArn=queue_arn, FunctionName=worker.name, BatchSize=batch_size,
         FunctionResponseTypes=["ReportBatchItemFailures"] if partial_batch else [],
     )
@@ -98,7 +99,7 @@ def run(cloud, *, orders: int = 20, batch_size: int = 5, concurrency: int = 2, l
         if response.status_code != 202:
             raise RuntimeError(f"POST /orders answered {response.status_code}, expected 202")
     cloud.wait(timeout=15)
-    return cloud.trace
+    return since(cloud.trace, first)
 
 
 SCENARIO = Scenario(

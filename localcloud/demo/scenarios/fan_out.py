@@ -3,8 +3,9 @@
 The seed chapter's example: SendWelcomeEmail, CreateUserProfile, SendToAnalytics and UpdateCRM
 each subscribe to ``new-user``. SNS invokes each one asynchronously, so they run side by side on
 their own execution environments, and a failing subscriber is retried by Lambda (two more attempts)
-without holding up the others. Turn up the failure rate to watch retries and the on-failure
-destination fill; turn off cold starts to see the same run on warm environments.
+without holding up the others; after the last attempt the event goes to the ``new-user-failures``
+queue (an on-failure destination), or is dropped without one. Turn up the failure rate to watch
+retries and that queue fill; turn off cold starts to see the same run on warm environments.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from typing import Any
 
 from localcloud.demo.scenarios import Knob, Scenario
-from localcloud.demo.scenarios._helpers import fails, since, work
+from localcloud.demo.scenarios._helpers import ensure_table, fails, since, work
 from localcloud.trace import Trace
 
 SUBSCRIBERS = ("SendWelcomeEmail", "CreateUserProfile", "SendToAnalytics", "UpdateCRM",
@@ -52,17 +53,27 @@ def make_handler(name: str, latency_ms: float, failure_rate: float):
 
 
 def run(cloud, *, subscribers: int = 4, users: int = 1, latency_ms: int = 50, failure_rate: float = 0.0,
-        cold_starts: bool = True) -> Trace:
+        cold_starts: bool = True, on_failure_queue: bool = True) -> Trace:
+    first = len(cloud.trace)  # this run's records only, should the cloud hold earlier ones
     sns = cloud.client("sns")
+    lam = cloud.client("lambda")
+    failures_arn = None
+    # where Lambda sends an event after its last failed attempt; with no failures it would stay
+    # empty, so it is only made when something can fail (saves a service start-up in the demo)
+    if on_failure_queue and failure_rate > 0:
+        sqs = cloud.client("sqs")
+        url = sqs.create_queue(QueueName="new-user-failures")["QueueUrl"]
+        failures_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     ddb = cloud.client("dynamodb")
-    ddb.create_table(TableName="Users", KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ensure_table(ddb, "Users", "user_id")
     topic = sns.create_topic(Name="new-user")["TopicArn"]
     for name in SUBSCRIBERS[:subscribers]:
         fn = cloud.function(name, make_handler(name, latency_ms, failure_rate), timeout=3, memory=128)
+        if failures_arn:
+            lam.put_function_event_invoke_config(
+                FunctionName=fn.name, DestinationConfig={"OnFailure": {"Destination": failures_arn}})
         sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn.arn)
-    start = 0
+    start = first
     if not cold_starts:  # one warm-up event per subscriber, then show only what follows
         sns.publish(TopicArn=topic, Message=json.dumps({"user_id": "warm-up", "email": "-", "warm_up": True}))
         cloud.wait(timeout=10)
@@ -84,6 +95,7 @@ SCENARIO = Scenario(
         Knob("latency_ms", "handler latency (ms)", 50, 0, 500, 10),
         Knob("failure_rate", "failure rate", 0.0, 0.0, 1.0, 0.05),
         Knob("cold_starts", "cold starts", True),
+        Knob("on_failure_queue", "on-failure queue", True),
     ),
     run=run,
     lesson="notebooks/07-fan-out.ipynb",
