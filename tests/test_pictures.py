@@ -307,3 +307,15 @@ def test_retries_are_counted_from_attempts_when_no_retry_records_exist():
     assert flow_graph(t).data.edge("queue:jobs", "function:W").retries == 2
     assert summary(t).retries == 2
     assert [b.attempt for b in timeline(t).data.bars] == [1, 2, 3]
+
+
+def test_a_function_invoking_another_counts_one_delivery_per_invocation():
+    from localcloud.pictures import flow_graph
+    from localcloud.trace import CALL, INVOKE, Trace
+
+    trace = Trace()
+    for i in range(3):
+        trace.add(CALL, i, "function:a", "function:b", operation="Invoke", function="a")
+        trace.add(INVOKE, i + 0.1, "function:a", "function:b", end=i + 0.2, function="b", environment="b/1")
+    edge = flow_graph(trace).data.edge("function:a", "function:b")
+    assert (edge.deliveries, edge.calls, edge.invocations) == (3, 3, 3)

@@ -165,7 +165,9 @@ def flow_data(trace: Trace) -> FlowData:
             if r.outcome in (ERROR, TIMEOUT):
                 e.failures += 1
         elif r.kind in (CALL, DELIVER):
-            e.deliveries += 1
+            # an Invoke call is the same hop its invoke record already counts: count it once
+            if not (r.kind == CALL and r.target.startswith("function:")):
+                e.deliveries += 1
             if r.kind == CALL:
                 e.calls += 1
             if r.operation and r.operation not in e.operations:

@@ -15,7 +15,7 @@ from typing import Any
 
 from localcloud.trace import Trace
 
-_MODULES = ("fan_out", "async_queue", "api_backend", "event_driven", "saga", "microservices")
+_MODULES = ("fan_out", "async_queue", "api_backend", "event_driven", "saga", "microservices", "cqrs")
 
 
 @dataclass(frozen=True)
