@@ -10,6 +10,8 @@ moto release moves what they rely on.
 from __future__ import annotations
 
 import io
+import logging
+import os
 import socket
 import threading
 import zipfile
@@ -120,6 +122,36 @@ def _get_configuration(self, *args, **kwargs):
     return config
 
 
+def _state_machine_lambda(env, parameters, region, state_credentials):
+    """A Step Functions Task calling Lambda: the invocation's source is the state machine."""
+    from . import runtime_context
+
+    try:
+        name = env.states.context_object.context_object_data["StateMachine"]["Name"]
+    except (AttributeError, KeyError, TypeError):
+        name = "unknown"
+    with runtime_context.caller(f"statemachine:{name}"):
+        return _originals["lambda_eval_utils.execute_lambda_function_integration"](env, parameters, region,
+                                                                                 state_credentials)
+
+
+def running_executions() -> list[str]:
+    """Names of Step Functions executions still running (cloud.wait() waits for them)."""
+    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    running = []
+    for backends in (stepfunctions_parser_backends, stepfunctions_backends):
+        for account in list(backends.values()):
+            for backend in list(account.values()):
+                for machine in list(getattr(backend, "state_machines", [])):
+                    for execution in list(getattr(machine, "executions", [])):
+                        status = getattr(execution, "status", None)
+                        if getattr(status, "value", status) == "RUNNING":
+                            running.append(f"execution {execution.name} of state machine {machine.name}")
+    return running
+
+
 def _make_api_call(self, operation_name, api_params):
     if _hooks is not None:
         _hooks.api_call(self, operation_name, api_params)
@@ -141,7 +173,11 @@ def _serialized(key: str) -> Callable:
     return write
 
 
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: E402
+
 PATCHES: list[tuple[Any, str, str, Callable]] = [
+    (lambda_eval_utils, "execute_lambda_function_integration", "lambda_eval_utils.execute_lambda_function_integration",
+     _state_machine_lambda),
     (lambda_models.LambdaFunction, "invoke", "LambdaFunction.invoke", _lambda_invoke),
     (lambda_models.LambdaFunction, "update_configuration", "LambdaFunction.update_configuration",
      _update_configuration),
@@ -191,6 +227,9 @@ class MotoProcess:
         self._mock = None
         self._server = None
         self._saved_config = {k: dict(default_user_config.get(k, {})) for k in MOTO_CONFIG}
+        # moto logs every failed Step Functions execution at ERROR with a dump of its state: a saga that
+        # ends in Fail is a lesson's expected outcome, not an error of the course's.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         for key, value in MOTO_CONFIG.items():
             default_user_config.setdefault(key, {}).update(value)
         if endpoint is None:
@@ -208,6 +247,7 @@ class MotoProcess:
         host, port = url.hostname or "127.0.0.1", url.port or 5000
         with socket.socket() as probe:
             busy = probe.connect_ex((host, port)) == 0
+        os.environ["MOTO_PORT"] = str(port)  # where moto's Step Functions send their own Lambda calls
         if not busy:  # start one; if one is already there we use it (it must share this process)
             self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
             self._server.start()

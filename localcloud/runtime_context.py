@@ -61,3 +61,18 @@ def system() -> Iterator[None]:
         yield
     finally:
         _local.current, _local.system = saved_current, saved_system
+
+
+@contextmanager
+def caller(node: str) -> Iterator[None]:
+    """Attribute what this thread invokes to `node` (a state machine running a Task)."""
+    saved = getattr(_local, "caller", None)
+    _local.caller = node
+    try:
+        yield
+    finally:
+        _local.caller = saved
+
+
+def current_caller() -> str | None:
+    return getattr(_local, "caller", None)

@@ -65,6 +65,7 @@ class Cloud:
         self.scheduler = Scheduler(self.work, self._background_error)
         self.runtime = Runtime(self.clock, self.trace, self.scheduler, self.work, account_concurrency)
         self.runtime._variables_for = self._lambda_variables
+        self.work.add_probe(motoadapter.running_executions)
         self._system_clients: dict[str, Any] = {}
         self.async_invoker = AsyncInvoker(self.runtime, self.clock, Sender(self._system_client, self._invoke_arn_async))
         self.apis: dict[str, apigateway.HttpApi] = {}
@@ -223,7 +224,9 @@ class Cloud:
     # -- moto hooks (motoadapter.Hooks) ----------------------------------------------------------
     def _caller(self) -> str:
         current = runtime_context.current()
-        return f"function:{current.function}" if current is not None else "client"
+        if current is not None:
+            return f"function:{current.function}"
+        return runtime_context.current_caller() or "client"
 
     def _invoke_arn_async(self, arn: str, payload: str, *, source: str) -> None:
         self.async_invoker.submit(self.runtime.require(arn), payload, source=source)

@@ -172,8 +172,11 @@ def _fan_outs(records, ms) -> list[FanOut]:
     """
     targets: dict[str, list[str]] = {}
     first_out: dict[str, float] = {}
+    # an orchestrator (state machine) or an API routing requests calls one target after another:
+    # that is sequence, not fan-out
+    not_fan_out = ("client", "statemachine:", "api:")
     for r in records:
-        if r.kind in (INVOKE, DELIVER) and r.attempt == 1 and r.source and not r.source.startswith("client"):
+        if r.kind in (INVOKE, DELIVER) and r.attempt == 1 and r.source and not r.source.startswith(not_fan_out):
             targets.setdefault(r.source, [])
             if r.target not in targets[r.source]:
                 targets[r.source].append(r.target)
