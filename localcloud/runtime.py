@@ -149,6 +149,8 @@ class Runtime:
         with self._lock:
             old = self.functions.get(name)
             fn = FunctionRuntime(name, arn, handler, config, code_dir=code_dir)
+            if old is not None:  # new code, new environments — numbered on, so the trace tells them apart
+                fn.created = old.created
             self.functions[name] = fn
         if old is not None:  # redefining a function (re-running a cell): new code, new environments
             for env in old.idle:

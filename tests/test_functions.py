@@ -226,3 +226,10 @@ def test_provisioned_concurrency_means_no_cold_start(cloud):
                         provisioned_concurrency=2)
     assert fn.invoke() == "provisioned-concurrency"
     assert [r.cold for r in cloud.trace.invocations] == [False]
+
+
+def test_redefining_a_function_starts_new_environments_with_new_ids(cloud):
+    cloud.function("f", lambda e, c: 1).invoke()
+    cloud.function("f", lambda e, c: 2).invoke()
+    first, second = cloud.trace.invocations.records
+    assert second.cold and second.environment != first.environment
