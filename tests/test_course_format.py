@@ -112,8 +112,11 @@ def test_readme_course_map_matches_the_folders():
 def test_lessons_and_solutions_replay_under_nbval():
     """`pytest --nbval` (strict) with the shipped sanitizers: what an instructor runs."""
     proc = subprocess.run(
+        # two workers, one notebook each at a time (a notebook's cells share one kernel): the replay is
+        # most of `make test`'s time, and this machine has two cores
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "notebooks/", "solutions/",
-         "--nbval-sanitize-with", "nbval.cfg"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+         "--nbval-sanitize-with", "nbval.cfg", "-n", "2", "--dist", "loadfile", "--durations", "30"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200,
     )
+    print(proc.stdout[-4000:])  # per-notebook durations, shown with `pytest -s` or on failure
     assert proc.returncode == 0, proc.stdout[-3000:]
