@@ -63,6 +63,7 @@ class ExecutionEnvironment:
         return ready
 
     def retire(self) -> None:
+        self.dead = True  # never handed out again; its thread ends after any job it is running
         self._jobs.put(None)
 
     def interrupt(self) -> None:

@@ -155,6 +155,7 @@ class Runtime:
         if old is not None:  # redefining a function (re-running a cell): new code, new environments
             for env in old.idle:
                 env.retire()
+            old.idle.clear()
         return fn
 
     def get(self, name_or_arn: str) -> FunctionRuntime | None:

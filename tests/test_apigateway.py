@@ -122,3 +122,10 @@ def test_powertools_api_gateway_http_resolver_works_unchanged(cloud):
     assert api.get("/orders/o-1").json() == {"id": "o-1", "total": 30}
     assert api.post("/orders", json={"id": "o-2"}).status_code == 201
     assert api.get("/orders/o-9").status_code == 404
+
+
+def test_a_redefined_function_answers_behind_an_existing_api(cloud):
+    api = cloud.http_api({"GET /v": cloud.function("v", lambda e, c: 1)})
+    assert api.get("/v").json() == 1
+    cloud.function("v", lambda e, c: 2)  # re-running the cell with new code
+    assert api.get("/v").json() == 2

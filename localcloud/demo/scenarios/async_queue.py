@@ -67,7 +67,8 @@ def make_worker(latency_ms: float, failure_rate: float, partial_batch: bool):
 
 
 def run(cloud, *, orders: int = 20, batch_size: int = 5, concurrency: int = 2, latency_ms: int = 20,
-        failure_rate: float = 0.0, poison: bool = True, partial_batch: bool = True) -> Trace:
+        failure_rate: float = 0.0, poison: bool = True, partial_batch: bool = True,
+        max_receive_count: int = MAX_RECEIVE_COUNT) -> Trace:
     first = len(cloud.trace)  # this run's records only, should the cloud hold earlier ones
     sqs = cloud.client("sqs")
     ensure_table(cloud.client("dynamodb"), "Orders", "order_id")
@@ -75,7 +76,7 @@ def run(cloud, *, orders: int = 20, batch_size: int = 5, concurrency: int = 2, l
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(QueueName="orders", Attributes={
         "VisibilityTimeout": "30",  # ≥ 6 × the worker's 5 s timeout, as AWS advises
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}),
     })["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
@@ -107,13 +108,15 @@ SCENARIO = Scenario(
     title="Async queue: API 202 → SQS → batched worker → DLQ",
     description=__doc__.strip().splitlines()[0],
     knobs=(
-        Knob("orders", "orders", 20, 1, 100, 1),
+        Knob("orders", "orders", 20, 1, 500, 1, help="a burst of several hundred takes a few seconds"),
         Knob("batch_size", "batch size", 5, 1, 10, 1),
         Knob("concurrency", "concurrency limit", 2, 1, 10, 1),
         Knob("latency_ms", "latency per order (ms)", 20, 0, 200, 5),
         Knob("failure_rate", "failure rate", 0.0, 0.0, 1.0, 0.05),
         Knob("poison", "poison message", True),
         Knob("partial_batch", "partial batch response", True),
+        Knob("max_receive_count", "maxReceiveCount", MAX_RECEIVE_COUNT, 1, 5, 1,
+             help="receives before SQS moves a message to the DLQ (the queue's RedrivePolicy)"),
     ),
     run=run,
     lesson="notebooks/05-async-queue.ipynb",
