@@ -43,7 +43,9 @@ class Hooks(Protocol):
     def sns_to_lambda(self, subscription: Any, message: str, message_id: str, subject: str | None,
                       attributes: dict | None) -> None: ...
     def s3_to_lambda(self, event: dict, function_arn: str) -> None: ...
-    def api_call(self, client: Any, operation: str, params: dict) -> None: ...
+    def api_call_started(self, client: Any, operation: str, params: dict) -> Any: ...
+    def api_call(self, client: Any, operation: str, params: dict, started: Any,
+                 error: Exception | None) -> None: ...
     def delivered(self, source: str, target: str, operation: str) -> None: ...
 
 
@@ -152,10 +154,31 @@ def running_executions() -> list[str]:
     return running
 
 
+def _set_subscription_attributes(self, arn, name, value):
+    """moto rebuilds a filter only when FilterPolicy is set; AWS applies a new FilterPolicyScope too."""
+    _originals["SNSBackend.set_subscription_attributes"](self, arn, name, value)
+    if name == "FilterPolicyScope":
+        from moto.sns.utils import FilterPolicyMatcher
+
+        for subscription in self.subscriptions.values():
+            if subscription.arn == arn and subscription._filter_policy is not None:
+                subscription._filter_policy_matcher = FilterPolicyMatcher(subscription._filter_policy, value)
+
+
 def _make_api_call(self, operation_name, api_params):
-    if _hooks is not None:
-        _hooks.api_call(self, operation_name, api_params)
-    return _originals["BaseClient._make_api_call"](self, operation_name, api_params)
+    hooks = _hooks
+    if hooks is None:
+        return _originals["BaseClient._make_api_call"](self, operation_name, api_params)
+    started = hooks.api_call_started(self, operation_name, api_params)
+    if started is None:  # not part of the event flow (set-up calls): nothing to record
+        return _originals["BaseClient._make_api_call"](self, operation_name, api_params)
+    try:
+        result = _originals["BaseClient._make_api_call"](self, operation_name, api_params)
+    except Exception as exc:
+        hooks.api_call(self, operation_name, api_params, started, exc)
+        raise
+    hooks.api_call(self, operation_name, api_params, started, None)
+    return result
 
 
 # moto's DynamoDB is not thread-safe: concurrent ADD updates lose increments and two conditional writes
@@ -184,6 +207,8 @@ PATCHES: list[tuple[Any, str, str, Callable]] = [
     (lambda_models.LambdaFunction, "get_configuration", "LambdaFunction.get_configuration", _get_configuration),
     (lambda_models.LambdaBackend, "create_function", "LambdaBackend.create_function", _create_function),
     (sns_models.Subscription, "publish", "Subscription.publish", _sns_publish),
+    (sns_models.SNSBackend, "set_subscription_attributes", "SNSBackend.set_subscription_attributes",
+     _set_subscription_attributes),
     (s3_notifications, "_invoke_awslambda", "_invoke_awslambda", _s3_invoke_lambda),
     (botocore.client.BaseClient, "_make_api_call", "BaseClient._make_api_call", _make_api_call),
     *[(dynamodb_models.DynamoDBBackend, name, f"DynamoDBBackend.{name}", _serialized(f"DynamoDBBackend.{name}"))

@@ -11,7 +11,9 @@ speaks the small part of the Elasticsearch client API the chapter uses, so its c
         {"match": {"user_id": "u-1"}}, {"range": {"timestamp": {"gte": "2026-01-01"}}}]}}})
 
 Supported queries: match_all, match, match_phrase, multi_match, term, terms, range, and bool with
-must / filter / should / must_not. Anything else raises a one-line error naming it.
+must / filter / should / must_not. Anything else raises a one-line error naming it. One difference
+to know: `match` here requires every word of the query (Elasticsearch's `"operator": "and"`);
+Elasticsearch's default is any word, after splitting `u-1` into `u` and `1`.
 """
 
 from __future__ import annotations

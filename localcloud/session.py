@@ -267,10 +267,21 @@ class Cloud:
     def delivered(self, source: str, target: str, operation: str) -> None:
         self.trace.add(tr.DELIVER, self.clock.now(), source, target, operation=operation)
 
-    def api_call(self, client: Any, operation: str, params: dict) -> None:
+    def api_call_started(self, client: Any, operation: str, params: dict) -> tuple[float, int, str] | None:
+        """A data-plane call is about to be made: its place in the trace, or None to ignore it."""
         if runtime_context.is_system_thread():
-            return
+            return None
         target = calls.target_of(client.meta.service_model.service_name, operation, params)
-        if target is not None:
-            self.trace.add(tr.CALL, self.clock.now(), self._caller(), target, operation=operation,
-                           function=(runtime_context.current().function if runtime_context.current() else None))
+        if target is None:
+            return None
+        return self.clock.now(), self.trace.reserve(), target
+
+    def api_call(self, client: Any, operation: str, params: dict, started: tuple[float, int, str],
+                 error: Exception | None) -> None:
+        """Record the call once it has answered, with how it ended, in the place reserved for it."""
+        start, seq, target = started
+        current = runtime_context.current()
+        self.trace.add(tr.CALL, start, self._caller(), target, seq=seq, end=self.clock.now(), operation=operation,
+                       function=current.function if current else None,
+                       outcome=tr.ERROR if error is not None else tr.SUCCESS,
+                       error=None if error is None else f"{type(error).__name__}: {error}")

@@ -11,6 +11,7 @@ Node names are ``"kind:name"`` so a picture can draw each kind its own way:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -74,10 +75,22 @@ class Trace:
         self._listeners: list[Callable[[Record], None]] = []
 
     # -- writing (the runtime only) --------------------------------------------------------------
-    def add(self, kind: str, start: float, source: str, target: str, **fields) -> Record:
-        record = Record(kind=kind, seq=next(self._seq), start=start, source=source, target=target, **fields)
+    def reserve(self) -> int:
+        """A sequence number now, for a record written later (a call is recorded once it answers,
+        but belongs before the invocations it caused)."""
         with self._lock:
-            self._records.append(record)
+            return next(self._seq)
+
+    def add(self, kind: str, start: float, source: str, target: str, *, seq: int | None = None,
+            **fields) -> Record:
+        with self._lock:
+            number = next(self._seq) if seq is None else seq
+            record = Record(kind=kind, seq=number, start=start, source=source, target=target, **fields)
+            if self._records and self._records[-1].seq > number:  # a reserved place: keep seq order
+                at = bisect.bisect(self._records, number, key=lambda r: r.seq)
+                self._records.insert(at, record)
+            else:
+                self._records.append(record)
             listeners = list(self._listeners)
         for listener in listeners:
             listener(record)

@@ -129,3 +129,11 @@ def test_a_redefined_function_answers_behind_an_existing_api(cloud):
     assert api.get("/v").json() == 1
     cloud.function("v", lambda e, c: 2)  # re-running the cell with new code
     assert api.get("/v").json() == 2
+
+
+def test_rest_apis_refuse_unknown_keys_in_a_proxy_response(cloud):
+    answer = {"statusCode": 201, "order_id": "o-1"}  # the chapter's CQRS command returns this
+    rest = cloud.http_api({"POST /o": cloud.function("o", lambda e, c: answer)}, payload_version="1.0")
+    assert rest.post("/o").status_code == 502
+    http = cloud.http_api({"POST /o": cloud.function("o2", lambda e, c: answer)})
+    assert http.post("/o").status_code == 201

@@ -233,3 +233,11 @@ def test_redefining_a_function_starts_new_environments_with_new_ids(cloud):
     cloud.function("f", lambda e, c: 2).invoke()
     first, second = cloud.trace.invocations.records
     assert second.cold and second.environment != first.environment
+
+
+def test_a_call_is_recorded_before_the_invocation_it_caused(cloud):
+    cloud.function("target", lambda e, c: "ok")
+    boto3.client("lambda").invoke(FunctionName="target", Payload=b"{}")
+    kinds = [r.kind for r in cloud.trace]
+    assert kinds == ["call", "invoke"]
+    assert [r.seq for r in cloud.trace] == [1, 2]

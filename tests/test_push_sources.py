@@ -102,3 +102,22 @@ def test_a_thumbnail_written_back_to_the_trigger_bucket_is_stopped_as_a_recursiv
     cloud.wait()
     assert len(cloud.trace.invocations) == 16
     assert [r.outcome for r in cloud.trace.filter(kind="drop")] == ["RecursiveInvocationLoop"]
+
+
+def test_a_failed_call_is_traced_as_failed_and_scope_changes_apply(cloud):
+    sns = boto3.client("sns")
+    try:
+        sns.publish(TopicArn="arn:aws:sns:us-east-1:123456789012:nowhere", Message="x")
+    except sns.exceptions.NotFoundException:
+        pass
+    (call,) = cloud.trace.filter(kind="call").records
+    assert call.outcome == "error" and "NotFound" in call.error
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    fn, events = collector(cloud, "eu")
+    sub = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn.arn, ReturnSubscriptionArn=True,
+                        Attributes={"FilterPolicy": json.dumps({"region": ["eu"]})})["SubscriptionArn"]
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicyScope",
+                                    AttributeValue="MessageBody")
+    sns.publish(TopicArn=topic, Message=json.dumps({"region": "eu"}))
+    cloud.wait()
+    assert len(events) == 1

@@ -164,6 +164,9 @@ def flow_data(trace: Trace) -> FlowData:
             e.invocations += 1
             if r.outcome in (ERROR, TIMEOUT):
                 e.failures += 1
+        elif r.kind == CALL and r.outcome == ERROR:
+            e.failures += 1  # a call that failed (no such topic, throttled, …) delivered nothing
+            e.calls += 1
         elif r.kind in (CALL, DELIVER):
             # an Invoke call is the same hop its invoke record already counts: count it once
             if not (r.kind == CALL and r.target.startswith("function:")):

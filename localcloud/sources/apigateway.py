@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from ..errors import ConfigurationError
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
+REST_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 
 
 @dataclass
@@ -227,6 +228,8 @@ class HttpApi:
             return HttpResponse(200, {"content-type": "application/json"}, jsonlib.dumps(result).encode())
         if not isinstance(result, dict) or "statusCode" not in result:
             return bad
+        if self.payload_version == "1.0" and set(result) - REST_RESPONSE_KEYS:
+            return bad  # REST APIs refuse any other key: "Malformed Lambda proxy response"
         try:
             status = int(result["statusCode"])
         except (TypeError, ValueError):

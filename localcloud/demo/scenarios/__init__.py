@@ -15,7 +15,8 @@ from typing import Any
 
 from localcloud.trace import Trace
 
-_MODULES = ("fan_out", "async_queue", "api_backend", "event_driven", "saga", "microservices", "cqrs")
+_MODULES = ("fan_out", "async_queue", "api_backend", "event_driven", "saga", "microservices", "cqrs",
+            "stream_processing", "best_practices", "image_service")
 
 
 @dataclass(frozen=True)

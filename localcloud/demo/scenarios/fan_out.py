@@ -20,13 +20,15 @@ from localcloud.trace import Trace
 
 SUBSCRIBERS = ("SendWelcomeEmail", "CreateUserProfile", "SendToAnalytics", "UpdateCRM",
                "SendSlackAlert", "StartTrial", "TagSegment", "AuditLog")
+SLOW = "UpdateCRM"  # the subscriber the `slow_ms` knob slows down
 
 
-def make_handler(name: str, latency_ms: float, failure_rate: float):
+def make_handler(name: str, latency_ms: float, failure_rate: float, slow_ms: float = 0):
     """A real SNS-triggered Lambda handler for subscriber `name`.
 
     It fails (raises) for a `failure_rate` share of (user, attempt) pairs, chosen the same way every
     run, so a retry may succeed where the first attempt failed — as a flaky downstream would.
+    UpdateCRM takes `slow_ms` longer than the others: the lesson's slow subscriber (a slow CRM).
     """
     attempts: dict[str, int] = {}
     lock = threading.Lock()
@@ -36,7 +38,7 @@ def make_handler(name: str, latency_ms: float, failure_rate: float):
         user = json.loads(event["Records"][0]["Sns"]["Message"])
         with lock:
             attempts[user["user_id"]] = attempt = attempts.get(user["user_id"], 0) + 1
-        work(latency_ms)
+        work(latency_ms + (slow_ms if name == SLOW else 0))
         if name == "CreateUserProfile" and not user.get("warm_up"):
             if "ddb" not in state:
                 import boto3
@@ -53,7 +55,7 @@ def make_handler(name: str, latency_ms: float, failure_rate: float):
 
 
 def run(cloud, *, subscribers: int = 4, users: int = 1, latency_ms: int = 50, failure_rate: float = 0.0,
-        cold_starts: bool = True, on_failure_queue: bool = True) -> Trace:
+        cold_starts: bool = True, on_failure_queue: bool = True, slow_ms: int = 0) -> Trace:
     first = len(cloud.trace)  # this run's records only, should the cloud hold earlier ones
     sns = cloud.client("sns")
     lam = cloud.client("lambda")
@@ -68,7 +70,7 @@ def run(cloud, *, subscribers: int = 4, users: int = 1, latency_ms: int = 50, fa
     ensure_table(ddb, "Users", "user_id")
     topic = sns.create_topic(Name="new-user")["TopicArn"]
     for name in SUBSCRIBERS[:subscribers]:
-        fn = cloud.function(name, make_handler(name, latency_ms, failure_rate), timeout=3, memory=128)
+        fn = cloud.function(name, make_handler(name, latency_ms, failure_rate, slow_ms), timeout=3, memory=128)
         if failures_arn:
             lam.put_function_event_invoke_config(
                 FunctionName=fn.name, DestinationConfig={"OnFailure": {"Destination": failures_arn}})
@@ -93,6 +95,8 @@ SCENARIO = Scenario(
         Knob("subscribers", "subscribers", 4, 1, len(SUBSCRIBERS), 1),
         Knob("users", "new users", 1, 1, 10, 1),
         Knob("latency_ms", "handler latency (ms)", 50, 0, 500, 10),
+        Knob("slow_ms", "UpdateCRM extra latency (ms)", 0, 0, 1000, 50,
+             help="one slow subscriber: it sets the end-to-end latency, not the others' latency"),
         Knob("failure_rate", "failure rate", 0.0, 0.0, 1.0, 0.05),
         Knob("cold_starts", "cold starts", True),
         Knob("on_failure_queue", "on-failure queue", True),
