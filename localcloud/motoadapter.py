@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import socket
+import sys
 import threading
 import zipfile
 from collections.abc import Callable
@@ -139,6 +140,8 @@ def _state_machine_lambda(env, parameters, region, state_credentials):
 
 def running_executions() -> list[str]:
     """Names of Step Functions executions still running (cloud.wait() waits for them)."""
+    if "moto.stepfunctions.parser.models" not in sys.modules:
+        return []  # never imported, so nothing has run; importing it just to look costs seconds
     from moto.stepfunctions.models import stepfunctions_backends
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
