@@ -328,8 +328,18 @@ def placeholder_zip() -> bytes:
     return _ZIP
 
 
+_clients_fixed = False
+
+
 def fix_preexisting_clients() -> int:
-    """Clients made before moto started would reach real AWS: give them moto's stubber too."""
+    """Clients made before moto was imported would reach real AWS: give them moto's stubber too.
+
+    Once per process: clients created after moto's import get its stubber from botocore already.
+    """
+    global _clients_fixed
+    if _clients_fixed:
+        return 0
+    _clients_fixed = True
     import gc
 
     from moto.core.models import botocore_stubber

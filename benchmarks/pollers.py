@@ -1,0 +1,146 @@
+"""Benchmark the pollers: latency from send to handler start, and SQS → Lambda throughput.
+
+Run with `.venv/bin/python benchmarks/pollers.py [--messages 10000]`. It prints a small table:
+- send → handler start (median and p95 over 200 single messages, measured from before the
+  `send_message` call, so it includes boto3's own time);
+- SQS → Lambda throughput with a trivial handler against a bare loop doing the same moto
+  receive / delete calls on a queue with the same messages (ratio ≥ 0.8 is the target);
+- a long run (10,000 messages by default): wall time and peak traced memory (tracemalloc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+import tracemalloc
+
+import boto3
+from moto.sqs.models import sqs_backends
+
+from localcloud import Cloud
+
+BATCH = 10
+
+
+def fill(cloud: Cloud, name: str, count: int) -> str:
+    """A queue holding `count` messages (filled through moto directly: setup is not measured)."""
+    url = boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    backend = sqs_backends[cloud.account_id][cloud.region]
+    for i in range(count):
+        backend.send_message(name, f'{{"n": {i}}}')
+    return url
+
+
+def arn(url: str) -> str:
+    return boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def latency(samples: int = 200) -> tuple[float, float]:
+    with Cloud() as cloud:
+        started: list[float] = []
+        ready = threading.Event()
+
+        def handler(event, context):
+            started.append(time.perf_counter())
+            ready.set()
+
+        cloud.function("bench-latency", handler)
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="latency")["QueueUrl"]
+        boto3.client("lambda").create_event_source_mapping(EventSourceArn=arn(url), FunctionName="bench-latency",
+                                                           BatchSize=1)
+        gaps = []
+        for i in range(samples + 5):
+            ready.clear()
+            before = time.perf_counter()
+            sqs.send_message(QueueUrl=url, MessageBody=str(i))
+            ready.wait(5)
+            if i >= 5:  # the first few warm up the environment and moto's code paths
+                gaps.append((started[-1] - before) * 1000)
+            cloud.wait()
+        gaps.sort()
+        return statistics.median(gaps), gaps[int(len(gaps) * 0.95)]
+
+
+def bare_loop(cloud: Cloud, count: int, name: str = "bare") -> float:
+    fill(cloud, name, count)
+    backend = sqs_backends[cloud.account_id][cloud.region]
+    start = time.perf_counter()
+    done = 0
+    while done < count:
+        messages = backend.receive_message(name, BATCH, 0, 30, ["All"])
+        for message in messages:
+            backend.delete_message(name, message.receipt_handle)
+        done += len(messages)
+    return time.perf_counter() - start
+
+
+def through_lambda(cloud: Cloud, count: int, name: str = "polled") -> float:
+    handled = [0]
+
+    def handler(event, context):
+        handled[0] += len(event["Records"])
+
+    cloud.function(f"bench-{name}", handler)
+    url = fill(cloud, name, count)
+    start = time.perf_counter()
+    boto3.client("lambda").create_event_source_mapping(EventSourceArn=arn(url), FunctionName=f"bench-{name}",
+                                                       BatchSize=BATCH)
+    cloud.wait(timeout=600)
+    elapsed = time.perf_counter() - start
+    assert handled[0] == count, f"handled {handled[0]} of {count}"
+    return elapsed
+
+
+def throughput(count: int, rounds: int = 3) -> tuple[float, float]:
+    """Median of alternating rounds, after a warm-up of both (first runs pay imports and lazy loads)."""
+    bare_times, polled_times = [], []
+    with Cloud() as cloud:
+        through_lambda(cloud, 500, "warm-up")
+        bare_loop(cloud, 500, "warm-up-bare")
+        for i in range(rounds):
+            bare_times.append(bare_loop(cloud, count, f"bare-{i}"))
+            polled_times.append(through_lambda(cloud, count, f"polled-{i}"))
+    return statistics.median(bare_times), statistics.median(polled_times)
+
+
+def long_run(count: int) -> tuple[float, float, float]:
+    with Cloud() as cloud:
+        through_lambda(cloud, 500, "warm-up")
+        elapsed = through_lambda(cloud, count)
+    with Cloud() as cloud:
+        through_lambda(cloud, 500, "warm-up")
+        tracemalloc.start()
+        traced = through_lambda(cloud, count)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return elapsed, traced, peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000, help="messages in the long run")
+    parser.add_argument("--compare", type=int, default=2_000, help="messages in the throughput comparison")
+    args = parser.parse_args()
+
+    median, p95 = latency()
+    bare, polled = throughput(args.compare)
+    elapsed, traced, peak_mb = long_run(args.messages)
+    rows = [
+        ("send → handler start, median", f"{median:.2f} ms", "target < 10 ms"),
+        ("send → handler start, p95", f"{p95:.2f} ms", ""),
+        (f"bare moto receive/delete loop, {args.compare} msgs", f"{bare:.2f} s", f"{args.compare / bare:,.0f} msg/s"),
+        (f"SQS → Lambda poller, {args.compare} msgs", f"{polled:.2f} s", f"{args.compare / polled:,.0f} msg/s"),
+        ("throughput ratio (bare time / poller time)", f"{bare / polled:.2f}", "target ≥ 0.8 (median of 3)"),
+        (f"long run, {args.messages} msgs", f"{elapsed:.2f} s", f"{args.messages / elapsed:,.0f} msg/s"),
+        (f"long run under tracemalloc, {args.messages} msgs", f"{traced:.2f} s", f"peak {peak_mb:.1f} MiB"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for label, value, note in rows:
+        print(f"{label.ljust(width)}  {value:>10}  {note}")
+
+
+if __name__ == "__main__":
+    main()
