@@ -241,3 +241,22 @@ def test_a_call_is_recorded_before_the_invocation_it_caused(cloud):
     kinds = [r.kind for r in cloud.trace]
     assert kinds == ["call", "invoke"]
     assert [r.seq for r in cloud.trace] == [1, 2]
+
+
+def test_powertools_idempotency_on_a_dynamodb_table_runs_a_duplicate_once(cloud):
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent
+
+    cloud.client("dynamodb").create_table(
+        TableName="idempotency", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    charges = []
+
+    @idempotent(persistence_store=DynamoDBPersistenceLayer(table_name="idempotency"))
+    def handler(event, context):
+        charges.append(event["order_id"])
+        return {"charged": event["order_id"]}
+
+    fn = cloud.function("charge", handler)
+    assert fn.invoke({"order_id": "o-1"}) == fn.invoke({"order_id": "o-1"}) == {"charged": "o-1"}
+    assert charges == ["o-1"]
