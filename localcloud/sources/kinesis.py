@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.kinesis import models as kinesis_models
@@ -9,6 +11,21 @@ from moto.kinesis import models as kinesis_models
 from .. import motoadapter
 from .mappings import kinesis_view
 from .streams import ShardPoller, StreamRecord
+
+
+def arrival(item: Any) -> float:
+    """When a record arrived, as epoch seconds (moto ≤ 5.2.5 keeps a float, 5.2.6 a naive UTC datetime)."""
+    created = item.created_at
+    if isinstance(created, datetime):
+        return created.replace(tzinfo=UTC).timestamp() if created.tzinfo is None else created.timestamp()
+    return float(created)
+
+
+def data_base64(item: Any) -> str:
+    """The record's data as Lambda sends it, base64 (moto ≤ 5.2.5 stores base64 text, 5.2.6 raw bytes)."""
+    if isinstance(item.data, bytes | bytearray):
+        return base64.b64encode(item.data).decode()
+    return item.data
 
 
 class KinesisSource:
@@ -56,7 +73,7 @@ class KinesisSource:
             item = shard.records.get(seq)
             if item is None:
                 break
-            found.append(StreamRecord(seq, item.created_at, self.event_record(shard_id, item)))
+            found.append(StreamRecord(seq, arrival(item), self.event_record(shard_id, item)))
             seq += 1
         return found
 
@@ -70,8 +87,8 @@ class KinesisSource:
                 "kinesisSchemaVersion": "1.0",
                 "partitionKey": item.partition_key,
                 "sequenceNumber": str(item.sequence_number),
-                "data": item.data if isinstance(item.data, str) else item.data.decode(),
-                "approximateArrivalTimestamp": round(item.created_at, 3),
+                "data": data_base64(item),
+                "approximateArrivalTimestamp": round(arrival(item), 3),
             },
             "eventSource": "aws:kinesis",
             "eventVersion": "1.0",
