@@ -208,23 +208,44 @@ def flow_data(trace: Trace) -> FlowData:
     return FlowData(nodes=nodes, edges=list(edges.values()))
 
 
-def _depths(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
-    """Longest distance from a root (a node with no incoming edge), capped so cycles terminate."""
-    incoming = {n: 0 for n in names}
+def _back_edges(names: list[str], edges: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Edges that close a cycle (a thumbnail written back into its bucket), found by depth-first search
+    from the roots in first-seen order; leaving them out of the layering keeps the flow left to right."""
+    out: dict[str, list[str]] = {n: [] for n in names}
     for s, t in edges:
-        if s != t:
-            incoming[t] += 1
-    roots = {n for n in names if incoming[n] == 0}
-    if not roots and names:  # everything is on a cycle: start from the first node seen
-        roots = {names[0]}
+        out[s].append(t)
+    incoming = {t for s, t in edges if s != t}
+    starts = [n for n in names if n not in incoming] + names
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    back: set[tuple[str, str]] = set()
+    for start in starts:
+        if start in state:
+            continue
+        stack = [(start, iter(out[start]))]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                back.add((node, child))
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(out[child])))
+    return back
+
+
+def _depths(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Longest distance from a root over the flow without its cycle-closing edges."""
+    back = _back_edges(names, edges)
+    forward = [(s, t) for s, t in edges if s != t and (s, t) not in back]
     depth = {n: 0 for n in names}
-    cap = max(len(names) - 1, 0)
     for _ in range(len(names)):
         changed = False
-        for s, t in edges:
-            if s == t or t in roots:
-                continue
-            if depth[s] + 1 > depth[t] and depth[s] + 1 <= cap:
+        for s, t in forward:
+            if depth[s] + 1 > depth[t]:
                 depth[t] = depth[s] + 1
                 changed = True
         if not changed:
@@ -314,7 +335,33 @@ def _draw_edges(ax, data: FlowData, where: dict[str, tuple[float, float]]) -> No
                     zorder=3)
 
 
+def _short_labels(data: FlowData) -> dict[str, str]:
+    """Function names without the prefix they all share (`image-processor-dev-`): readable, still unique."""
+    import os
+
+    functions = [n.label for n in data.nodes if n.kind == "function"]
+    prefix = os.path.commonprefix(functions) if len(functions) > 1 else ""
+    prefix = prefix[: prefix.rfind("-") + 1] if "-" in prefix else ""
+    return {n.name: n.label[len(prefix):] if n.kind == "function" and prefix else n.label for n in data.nodes}
+
+
+def _wrap(label: str, width: int = 16) -> str:
+    """Break a long name at its hyphens so neighbouring labels do not run into each other."""
+    if len(label) <= width or "-" not in label:
+        return label
+    lines, line = [], ""
+    for part in label.split("-"):
+        piece = part if not line else f"{line}-{part}"
+        if line and len(piece) > width:
+            lines.append(line + "-")
+            line = part
+        else:
+            line = piece
+    return "\n".join([*lines, line])
+
+
 def _draw_nodes(ax, data: FlowData) -> None:
+    labels = _short_labels(data)
     for n in data.nodes:
         marker, colour, _ = style.node_style(n.kind)
         if n.dlq:
@@ -322,7 +369,7 @@ def _draw_nodes(ax, data: FlowData) -> None:
                        edgecolor=style.DLQ_COLOUR, linewidth=3, zorder=2)
         ax.scatter([n.x], [n.y], s=420, marker=marker, color=colour, edgecolor="black", linewidth=1,
                    zorder=4)
-        label = n.label + (" (DLQ)" if n.dlq else "")
+        label = _wrap(labels[n.name]) + (" (DLQ)" if n.dlq else "")
         if n.dropped:
             label += f"\n{n.dropped} dropped"
         ax.text(n.x, n.y - 0.3, label, ha="center", va="top", fontsize=style.FONT,
