@@ -244,18 +244,19 @@ class Runtime:
     def invoke(self, fn: FunctionRuntime, payload: str, *, source: str, invocation: str = "sync",
                lineage: Lineage | None = None, **kwargs) -> Result:
         """RequestResponse: block until the handler returns, fails or times out."""
-        done = threading.Event()
+        done = threading.Lock()  # a bare lock is the cheapest hand-back between two threads
+        done.acquire()
         box: list[Result] = []
 
         def on_done(result: Result) -> None:
             box.append(result)
-            done.set()
+            done.release()
 
         throttled = self.start(fn, payload, source=source, invocation=invocation, on_done=on_done,
                                lineage=lineage, **kwargs)
         if throttled is not None:
             return throttled
-        done.wait()
+        done.acquire()
         return box[0]
 
     def _finished(self, job: Invocation, outcome: str, payload: str | None, error: dict | None,
@@ -276,10 +277,11 @@ class Runtime:
         )
         fn.logs.append((job.request_id, job.cold, job.init_ms, duration_ms, job.memory_mb, log, error))
         self._release(fn, env, keep=outcome != tr.TIMEOUT)
+        saved = runtime_context.enter_system()  # what happens next is the runtime's doing, not the handler's
         try:
-            with runtime_context.system():  # what happens next is the runtime's doing, not the handler's
-                job.on_done(Result(fn.name, job.request_id, outcome, payload, error, record))
+            job.on_done(Result(fn.name, job.request_id, outcome, payload, error, record))
         finally:
+            runtime_context.leave_system(saved)
             self.work.end(job._work_token)
 
     # -- logs ----------------------------------------------------------------------------------

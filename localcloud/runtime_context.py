@@ -52,15 +52,26 @@ def is_system_thread() -> bool:
     return getattr(_local, "system", False)
 
 
+def enter_system() -> tuple[Current | None, bool]:
+    """The runtime's own follow-up work (dead-lettering, deletes) runs outside the handler's name.
+
+    A pair of plain calls rather than a context manager: this is on every invocation's path."""
+    saved = (getattr(_local, "current", None), getattr(_local, "system", False))
+    _local.current, _local.system = None, True
+    return saved
+
+
+def leave_system(saved: tuple[Current | None, bool]) -> None:
+    _local.current, _local.system = saved
+
+
 @contextmanager
 def system() -> Iterator[None]:
-    """Run the runtime's own follow-up work (dead-lettering, deletes) outside the handler's name."""
-    saved_current, saved_system = current(), is_system_thread()
-    _local.current, _local.system = None, True
+    saved = enter_system()
     try:
         yield
     finally:
-        _local.current, _local.system = saved_current, saved_system
+        leave_system(saved)
 
 
 @contextmanager

@@ -113,7 +113,8 @@ class Scheduler:
         timer = Timer(time.monotonic() + max(0.0, delay), callback, label, token)
         with self._cond:
             heapq.heappush(self._heap, timer)
-            self._cond.notify()
+            if self._heap[0] is timer:  # only an earlier deadline needs the thread to wake up
+                self._cond.notify()
         return timer
 
     def cancel(self, timer: Timer) -> None:

@@ -30,7 +30,7 @@ KINDS = (INVOKE, THROTTLE, CALL, DELIVER, RETRY, DEAD_LETTER, DROP)
 SUCCESS, ERROR, TIMEOUT, THROTTLED = "success", "error", "timeout", "throttled"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One fact. Fields that do not apply to a kind keep their defaults."""
 

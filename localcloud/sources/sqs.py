@@ -182,6 +182,8 @@ class SqsPoller(ThreadPoller):
 
     def _filtered(self, queue: Any, messages: list[Any]) -> list[Any]:
         """AWS deletes the messages a mapping's FilterCriteria do not match (it never invokes for them)."""
+        if not (self.esm.filter_criteria or {}).get("Filters"):
+            return messages  # no filter: nothing to build records for twice
         passes = record_filter(self.esm, sqs_view)
         kept = [m for m in messages if passes(record(m, queue.queue_arn, self.esm.region))]
         dropped = [m for m in messages if m not in kept]
