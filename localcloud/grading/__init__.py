@@ -23,6 +23,7 @@ from .exercises import (
     Fail,
     NotAttempted,
     Result,
+    handler_errors,
 )
 from .lab import CheckFailed, Lab
 
@@ -39,4 +40,5 @@ __all__ = [
     "Lab",
     "NotAttempted",
     "Result",
+    "handler_errors",
 ]

@@ -196,3 +196,15 @@ def run_check(
 def _short(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def handler_errors(cloud, function: str) -> list[str]:
+    """The errors (and timeouts) a student's handler hit in background invocations.
+
+    A check of an asynchronous exercise reads them from the trace; a `NotAttempted` among them means
+    the student has not written the handler yet, which is "not attempted", not "failed".
+    """
+    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function) if r.outcome != "success"]
+    if any("NotAttempted" in e for e in errors):
+        raise NotAttempted(f"function '{function}'")
+    return errors

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from localcloud.grading import Exercises, NotAttempted
+from localcloud.grading import Exercises, handler_errors
 from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
     test_exercise,
     test_known_wrong_answer_fails,
@@ -20,12 +20,6 @@ from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, 
 EXERCISES = Exercises("00-getting-started")
 
 
-def handler_errors(cloud, function: str) -> list[str]:
-    """Errors the handler hit in async deliveries (a NotAttempted among them means: not attempted)."""
-    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function, outcome="error")]
-    if any("NotAttempted" in e for e in errors):
-        raise NotAttempted(f"function '{function}'")
-    return errors
 
 
 # -- exercise 1 ----------------------------------------------------------------------------------

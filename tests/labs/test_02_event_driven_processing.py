@@ -12,7 +12,7 @@ import io
 
 from PIL import Image, ImageDraw
 
-from localcloud.grading import Exercises, NotAttempted
+from localcloud.grading import Exercises, NotAttempted, handler_errors
 from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
     test_exercise,
     test_known_wrong_answer_fails,
@@ -22,12 +22,6 @@ from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, 
 EXERCISES = Exercises("02-event-driven-processing")
 
 
-def handler_errors(cloud, function: str) -> list[str]:
-    """Errors the handler hit in async deliveries (a NotAttempted among them means: not attempted)."""
-    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function, outcome="error")]
-    if any("NotAttempted" in e for e in errors):
-        raise NotAttempted(f"function '{function}'")
-    return errors
 
 
 def image_bytes(mode: str, size: tuple[int, int], fmt: str) -> bytes:

@@ -12,7 +12,7 @@ import json
 import threading
 
 from localcloud import HandlerError, search
-from localcloud.grading import Exercises, NotAttempted
+from localcloud.grading import Exercises, handler_errors
 from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
     test_exercise,
     test_known_wrong_answer_fails,
@@ -22,12 +22,6 @@ from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, 
 EXERCISES = Exercises("03-stream-processing")
 
 
-def handler_errors(cloud, function: str) -> list[str]:
-    """Errors the handler hit in its invocations (a NotAttempted among them means: not attempted)."""
-    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function, outcome="error")]
-    if any("NotAttempted" in e for e in errors):
-        raise NotAttempted(f"function '{function}'")
-    return errors
 
 
 def make_stream(cloud, name: str, shards: int) -> str:

@@ -13,7 +13,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from localcloud.grading import Exercises, NotAttempted
+from localcloud.grading import Exercises, handler_errors
 from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
     test_exercise,
     test_known_wrong_answer_fails,
@@ -40,12 +40,6 @@ def place(deployment, order_id: str, price, quantity: int = 1, customer: str = "
     assert response.status_code == 201, f"POST /orders answered {response.status_code}: {response.text}"
 
 
-def handler_errors(cloud, function: str) -> list[str]:
-    """Errors the handler hit (a NotAttempted among them means: not attempted)."""
-    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function, outcome="error")]
-    if any("NotAttempted" in e for e in errors):
-        raise NotAttempted(f"function '{function}'")
-    return errors
 
 
 def scan(cloud, table: str) -> list[dict]:

@@ -16,7 +16,7 @@ import json
 from collections import Counter
 
 from localcloud import trace as tr
-from localcloud.grading import Exercises, NotAttempted
+from localcloud.grading import Exercises, handler_errors
 from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
     test_exercise,
     test_known_wrong_answer_fails,
@@ -26,12 +26,6 @@ from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, 
 EXERCISES = Exercises("05-async-queue")
 
 
-def handler_errors(cloud, function: str) -> list[str]:
-    """Errors the handler hit (a NotAttempted among them means: not attempted)."""
-    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function, outcome="error")]
-    if any("NotAttempted" in e for e in errors):
-        raise NotAttempted(f"function '{function}'")
-    return errors
 
 
 def rejected_responses(cloud, function: str) -> list[str]:

@@ -13,7 +13,7 @@ import threading
 import time
 
 from localcloud import WaitTimeout
-from localcloud.grading import Exercises, NotAttempted
+from localcloud.grading import Exercises, NotAttempted, handler_errors
 from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
     test_exercise,
     test_known_wrong_answer_fails,
@@ -28,13 +28,6 @@ LINUS = {"user_id": "u-3", "email": "linus@example.com", "name": "Linus", "plan"
 MARGARET = {"user_id": "u-4", "email": "margaret@example.com", "name": "Margaret", "plan": "enterprise"}
 
 
-def handler_errors(cloud, function: str) -> list[str]:
-    """Errors the handler hit (a NotAttempted among them means: not attempted)."""
-    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function)
-              if r.outcome != "success"]
-    if any("NotAttempted" in e for e in errors):
-        raise NotAttempted(f"function '{function}'")
-    return errors
 
 
 def new_user_topic(cloud) -> tuple[object, str]:

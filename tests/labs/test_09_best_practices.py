@@ -14,7 +14,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from localcloud import HandlerError, WaitTimeout
-from localcloud.grading import Exercises, NotAttempted
+from localcloud.grading import Exercises, handler_errors
 from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
     test_exercise,
     test_known_wrong_answer_fails,
@@ -24,12 +24,6 @@ from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, 
 EXERCISES = Exercises("09-best-practices")
 
 
-def handler_errors(cloud, function: str) -> list[str]:
-    """Errors the handler hit in background invocations (a NotAttempted among them means: not attempted)."""
-    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function, outcome="error")]
-    if any("NotAttempted" in e for e in errors):
-        raise NotAttempted(f"function '{function}'")
-    return errors
 
 
 def create_table(cloud, name: str) -> None:

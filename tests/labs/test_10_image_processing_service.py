@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from localcloud.grading import Exercises, NotAttempted
+from localcloud.grading import Exercises, handler_errors
 from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
     test_exercise,
     test_known_wrong_answer_fails,
@@ -28,12 +28,6 @@ FIXED = Path(__file__).resolve().parents[2] / "notebooks" / "services" / "image-
 MAKE, MODEL = 0x010F, 0x0110
 
 
-def handler_errors(cloud, function: str) -> list[str]:
-    """Errors the handler hit in async deliveries (a NotAttempted among them means: not attempted)."""
-    errors = [r.error or "" for r in cloud.trace.filter(kind="invoke", function=function, outcome="error")]
-    if any("NotAttempted" in e for e in errors):
-        raise NotAttempted(f"function '{function}'")
-    return errors
 
 
 def jpeg(make: str = "Canon", model: str = "EOS R6", size: tuple[int, int] = (640, 480)) -> bytes:
