@@ -239,9 +239,10 @@ class SqsPoller(ThreadPoller):
                 reason = f"invalid partial batch response, the whole batch fails: {reason}"
         else:
             failed = set()
-        for message in batch.messages:
-            if message.id not in failed:
-                self._delete(message)
+        with SQS_LOCK:  # one hold for the batch (as DeleteMessageBatch): no queueing behind a receive per message
+            for message in batch.messages:
+                if message.id not in failed:
+                    self._delete(message)
         if failed:
             self._return_later([m for m in batch.messages if m.id in failed], result, reason)
         self.wake()
