@@ -1,7 +1,7 @@
-"""The test functions every lab test module imports; ``tests/labs/conftest.py`` parametrizes them.
+"""The test functions every lab gets; ``tests/labs/conftest.py`` adds them to each lab's module.
 
-A lab's test module only registers checks and known-wrong answers; importing these three functions
-turns them into tests (one per exercise, one per wrong answer) with nothing else to write:
+A lab's test module only registers checks and known-wrong answers; these three functions become its
+tests (one per exercise, one per wrong answer) with nothing else to write:
 
 * ``test_exercise`` — each exercise passes on the notebooks in ``--labs DIR`` (default ``solutions/``);
 * ``test_untouched_lab_is_not_attempted`` — the generated lab says "not attempted", not "failed";

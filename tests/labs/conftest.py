@@ -1,4 +1,10 @@
-"""Parametrizes the lab tests: every test module in this folder exposes ``EXERCISES``.
+"""The lab tests: every test module in this folder registers its checks in ``EXERCISES``.
+
+A lab's module is the one place that lab is graded (``lab.check(n)`` in the notebook, these tests
+and the gradebook all run its checks); a check takes the notebook's variables (``ns``) and, when it
+names a second parameter, an empty ``Cloud``, and fails with an ``assert`` whose message is what the
+student reads. This conftest gives each such module the three generic tests of
+``localcloud.grading.testing`` and parametrizes them, so a module holds checks and nothing else.
 
     pytest tests/labs                       # solutions/ pass, labs/ not attempted, wrong answers fail
     pytest tests/labs --labs labs/          # a student's view: what still needs doing
@@ -15,6 +21,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the checks import localcloud from this checkout
     sys.path.insert(0, str(ROOT))
+
+from localcloud.grading import testing  # noqa: E402 - after the path is set
+
+
+class LabModule(pytest.Module):
+    """A test module that, when it defines EXERCISES, also collects the three generic lab tests."""
+
+    def _getobj(self):
+        module = super()._getobj()
+        if hasattr(module, "EXERCISES"):
+            for test in (testing.test_exercise, testing.test_untouched_lab_is_not_attempted,
+                         testing.test_known_wrong_answer_fails):
+                vars(module).setdefault(test.__name__, test)
+        return module
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    if module_path.name.startswith("test_"):
+        return LabModule.from_parent(parent, path=module_path)
+    return None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

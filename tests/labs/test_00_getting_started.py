@@ -1,21 +1,10 @@
-"""Checks for lab 00 — getting started (``solutions/00-getting-started.ipynb``).
-
-This module is the one place lab 00 is graded: ``lab.check(n)`` in the notebook, ``pytest
-tests/labs`` and the gradebook all run the checks below. A check takes the notebook's variables
-(``ns``) and, when it names a second parameter, an empty ``Cloud``; it fails with an ``assert``
-whose message is what the student reads.
-"""
+"""Checks for lab 00 — getting started (``solutions/00-getting-started.ipynb``)."""
 
 from __future__ import annotations
 
 import json
 
 from localcloud.grading import Exercises, handler_errors
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 
 EXERCISES = Exercises("00-getting-started")
 

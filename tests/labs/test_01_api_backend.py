@@ -1,9 +1,4 @@
-"""Checks for lab 01 — API backend (``solutions/01-api-backend.ipynb``).
-
-Every check drives the student's handler through a real HTTP API (``cloud.http_api``) on an empty
-cloud, so what is graded is what a client would see: status codes, headers and JSON bodies. When a
-handler fails, API Gateway answers 500; the check then quotes the handler's error from the trace.
-"""
+"""Checks for lab 01 — API backend (``solutions/01-api-backend.ipynb``)."""
 
 from __future__ import annotations
 
@@ -11,11 +6,6 @@ import base64
 import json
 
 from localcloud.grading import Exercises, NotAttempted
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 
 EXERCISES = Exercises("01-api-backend")
 

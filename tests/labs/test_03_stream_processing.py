@@ -1,10 +1,4 @@
-"""Checks for lab 03 — stream processing (``solutions/03-stream-processing.ipynb``).
-
-This module is the one place lab 03 is graded: ``lab.check(n)`` in the notebook, ``pytest
-tests/labs`` and the gradebook all run the checks below. A check takes the notebook's variables
-(``ns``) and, when it names a second parameter, an empty ``Cloud``; it fails with an ``assert``
-whose message is what the student reads.
-"""
+"""Checks for lab 03 — stream processing (``solutions/03-stream-processing.ipynb``)."""
 
 from __future__ import annotations
 
@@ -13,11 +7,6 @@ import threading
 
 from localcloud import HandlerError, search
 from localcloud.grading import Exercises, handler_errors
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 
 EXERCISES = Exercises("03-stream-processing")
 

@@ -1,10 +1,4 @@
-"""Checks for lab 04 — microservices (``solutions/04-microservices.ipynb``).
-
-Every check starts from an empty ``Cloud``, deploys the chapter's ``ecommerce`` service from its
-``serverless.yml`` (``notebooks/services/ecommerce``) with the table each of its services owns, then
-adds the student's code: a new version of processPayment (1), a filtered subscriber (2), a whole new
-service deployed from its own ``serverless.yml`` (3).
-"""
+"""Checks for lab 04 — microservices (``solutions/04-microservices.ipynb``)."""
 
 from __future__ import annotations
 
@@ -14,11 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from localcloud.grading import Exercises, handler_errors
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 
 EXERCISES = Exercises("04-microservices")
 SERVICE = Path(__file__).resolve().parents[2] / "notebooks" / "services" / "ecommerce"

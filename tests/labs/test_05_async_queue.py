@@ -1,14 +1,4 @@
-"""Checks for lab 05 — async queue (``solutions/05-async-queue.ipynb``).
-
-This module is the one place lab 05 is graded: ``lab.check(n)`` in the notebook, ``pytest
-tests/labs`` and the gradebook all run the checks below. A check takes the notebook's variables
-(``ns``) and, when it names a second parameter, an empty ``Cloud``; it fails with an ``assert``
-whose message is what the student reads.
-
-Every check drives the student's code through a real SQS queue and event source mapping, and reads
-what happened from the trace (deliveries per message id, retries, dead letters) and from the lab's
-stand-in downstream systems (``warehouse`` and ``journal`` in the setup cell).
-"""
+"""Checks for lab 05 — async queue (``solutions/05-async-queue.ipynb``)."""
 
 from __future__ import annotations
 
@@ -17,11 +7,6 @@ from collections import Counter
 
 from localcloud import trace as tr
 from localcloud.grading import Exercises, handler_errors
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 
 EXERCISES = Exercises("05-async-queue")
 

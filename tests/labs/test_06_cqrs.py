@@ -1,11 +1,4 @@
-"""Checks for lab 06 — CQRS (``solutions/06-cqrs.ipynb``).
-
-This module is the one place lab 06 is graded: ``lab.check(n)`` in the notebook, ``pytest
-tests/labs`` and the gradebook all run the checks below. A check takes the notebook's variables
-(``ns``) and, when it names a second parameter, an empty ``Cloud``; it fails with an ``assert``
-whose message is what the student reads. The read model is the notebook's own ``redis`` client and
-the process's search engine (``localcloud.search``), which an empty cloud starts empty.
-"""
+"""Checks for lab 06 — CQRS (``solutions/06-cqrs.ipynb``)."""
 
 from __future__ import annotations
 
@@ -13,11 +6,6 @@ import json
 
 from localcloud import search
 from localcloud.grading import Exercises, handler_errors
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 
 EXERCISES = Exercises("06-cqrs")
 

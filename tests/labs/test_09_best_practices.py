@@ -1,10 +1,4 @@
-"""Checks for lab 09 — best practices (``solutions/09-best-practices.ipynb``).
-
-This module is the one place lab 09 is graded: ``lab.check(n)`` in the notebook, ``pytest
-tests/labs`` and the gradebook all run the checks below. A check takes the notebook's variables
-(``ns``) and, when it names a second parameter, an empty ``Cloud``; it fails with an ``assert``
-whose message is what the student reads.
-"""
+"""Checks for lab 09 — best practices (``solutions/09-best-practices.ipynb``)."""
 
 from __future__ import annotations
 
@@ -15,11 +9,6 @@ from types import SimpleNamespace
 
 from localcloud import HandlerError, WaitTimeout
 from localcloud.grading import Exercises, handler_errors
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 
 EXERCISES = Exercises("09-best-practices")
 

@@ -1,10 +1,4 @@
-"""Checks for lab 10 — the complete image-processing service (``solutions/10-image-processing-service.ipynb``).
-
-This module is the one place lab 10 is graded: ``lab.check(n)`` in the notebook, ``pytest
-tests/labs`` and the gradebook all run the checks below. A check takes the notebook's variables
-(``ns``) and, when it names a second parameter, an empty ``Cloud``; it fails with an ``assert``
-whose message is what the student reads. Lesson 10 runs these same checks on its corrected service.
-"""
+"""Checks for lab 10 — the complete image-processing service (``solutions/10-image-processing-service.ipynb``)."""
 
 from __future__ import annotations
 
@@ -17,11 +11,6 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from localcloud.grading import Exercises, handler_errors
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 
 EXERCISES = Exercises("10-image-processing-service")
 FIXED = Path(__file__).resolve().parents[2] / "notebooks" / "services" / "image-processor-fixed"

@@ -1,18 +1,8 @@
-"""Checks for lab 11 — choosing a pattern (``solutions/11-choosing-a-pattern.ipynb``).
-
-This module is the one place lab 11 is graded: ``lab.check(n)`` in the notebook, ``pytest
-tests/labs`` and the gradebook all run the checks below. The recommender is plain Python, so no
-check needs a ``Cloud``.
-"""
+"""Checks for lab 11 — choosing a pattern (``solutions/11-choosing-a-pattern.ipynb``)."""
 
 from __future__ import annotations
 
 from localcloud.grading import Exercises
-from localcloud.grading.testing import (  # noqa: F401 — collected by pytest, parametrized by conftest
-    test_exercise,
-    test_known_wrong_answer_fails,
-    test_untouched_lab_is_not_attempted,
-)
 from localcloud.patterns import QUIZ, RULES, Requirements, Rule, key_of, pattern, recommend
 
 EXERCISES = Exercises("11-choosing-a-pattern")
