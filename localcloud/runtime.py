@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -308,4 +307,3 @@ class Runtime:
         for fn in functions:
             for env in fn.idle:
                 env.retire()
-        time.sleep(0)

@@ -60,7 +60,7 @@ class Cloud:
         if endpoint is None:
             motoadapter.fix_preexisting_clients()
         self.clock = Clock(timing)
-        self.trace = tr.Trace(_live=True)
+        self.trace = tr.Trace()
         self.work = Work()
         self.scheduler = Scheduler(self.work, self._background_error)
         self.runtime = Runtime(self.clock, self.trace, self.scheduler, self.work, account_concurrency)

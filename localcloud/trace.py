@@ -67,11 +67,10 @@ class Record:
 class Trace:
     """An ordered, thread-safe list of records with filters that return new `Trace` objects."""
 
-    def __init__(self, records: Iterable[Record] = (), *, _live: bool = False) -> None:
+    def __init__(self, records: Iterable[Record] = ()) -> None:
         self._records: list[Record] = list(records)
         self._lock = threading.Lock()
         self._seq = itertools.count(len(self._records) + 1)
-        self._live = _live
         self._listeners: list[Callable[[Record], None]] = []
 
     # -- writing (the runtime only) --------------------------------------------------------------
