@@ -50,7 +50,9 @@ class ExecutionEnvironment:
         self.init_ms = 0.0
         self.init_error: dict | None = None
         self.dead = False
+        self.settling = False  # idle, but kept for its own thread's next job (see runtime._take_idle)
         self.thread = threading.Thread(target=self._serve, name=f"lambda:{self.id}", daemon=True)
+        self.thread.lambda_environment = self  # type: ignore[attr-defined]
         self.thread.start()
 
     def submit(self, invocation: Invocation) -> None:
@@ -133,7 +135,8 @@ class ExecutionEnvironment:
             )
             invocation.handler_started()
             try:
-                event = json.loads(invocation.payload)
+                payload = invocation.payload
+                event = json.loads(payload) if isinstance(payload, str) else payload
                 result = self.handler(event, context)  # type: ignore[misc]
             except TimeoutInterrupt:
                 raise

@@ -18,13 +18,20 @@ from .errors import WaitTimeout
 
 
 class Work:
-    """Counts in-flight work by label; probes report pending work held elsewhere (queues, shards)."""
+    """Counts in-flight work by label; probes report pending work held elsewhere (queues, shards).
+
+    Waiters are woken only when the last tracked piece of work ends or a probe's answer may have
+    changed while nothing is tracked: while an invocation runs, `wait()` has nothing to look at, and
+    waking it for every finished batch would cost the pollers a thread switch each (issue 3's
+    throughput). A generation counter closes the gap between probing and waiting.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._active: dict[int, str] = {}
         self._ids = itertools.count()
         self._probes: list[Callable[[], list[str]]] = []
+        self._generation = 0
 
     def begin(self, label: str) -> int:
         with self._cond:
@@ -35,12 +42,18 @@ class Work:
     def end(self, token: int) -> None:
         with self._cond:
             self._active.pop(token, None)
-            self._cond.notify_all()
+            if not self._active:
+                self._changed()
 
     def poke(self) -> None:
         """Tell waiters to look again (a probe's answer may have changed)."""
         with self._cond:
-            self._cond.notify_all()
+            if not self._active:  # else the end of the last active piece wakes them
+                self._changed()
+
+    def _changed(self) -> None:
+        self._generation += 1
+        self._cond.notify_all()
 
     def add_probe(self, probe: Callable[[], list[str]]) -> None:
         with self._cond:
@@ -52,21 +65,28 @@ class Work:
                 self._probes.remove(probe)
 
     def pending(self) -> list[str]:
+        return self._look()[0]
+
+    def _look(self) -> tuple[list[str], int]:
         with self._cond:
             labels = list(self._active.values())
             probes = list(self._probes)
+            generation = self._generation
+        if labels:
+            return labels, generation
         for probe in probes:
             labels.extend(probe())
-        return labels
+        return labels, generation
 
     def wait_idle(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            pending = self.pending()
+            pending, generation = self._look()
             if not pending:
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                pending = self.pending_everywhere()
                 shown = sorted(set(pending))
                 summary = "; ".join(f"{label} (×{pending.count(label)})" if pending.count(label) > 1 else label
                                     for label in shown[:8])
@@ -76,12 +96,26 @@ class Work:
                     "Pass a longer timeout, or look at cloud.trace for what keeps failing."
                 )
             with self._cond:
-                self._cond.wait(min(remaining, 0.005))
+                if self._generation == generation:
+                    self._cond.wait(min(remaining, 0.005))  # probes without a poke (Step Functions runs)
+
+    def pending_everywhere(self) -> list[str]:
+        """Tracked work and every probe's answer (for a report: `pending()` stops at tracked work)."""
+        with self._cond:
+            labels = list(self._active.values())
+            probes = list(self._probes)
+        for probe in probes:
+            labels.extend(probe())
+        return labels
 
     def clear(self) -> None:
         with self._cond:
             self._active.clear()
-            self._cond.notify_all()
+            self._changed()
+
+
+def _cancelled() -> None:
+    """What a cancelled timer holds instead of its callback."""
 
 
 class Timer:
@@ -119,6 +153,7 @@ class Scheduler:
 
     def cancel(self, timer: Timer) -> None:
         timer.cancelled = True
+        timer.callback = _cancelled  # the heap keeps the timer until its due time, not what it would have run
         if timer.token is not None:
             self._work.end(timer.token)
 

@@ -246,6 +246,54 @@ def test_maximum_concurrency_caps_concurrent_batches(cloud, q):
     assert peak[0] == 2 and len(cloud.trace.invocations) == 12
 
 
+def concurrency_probe():
+    """A handler that sleeps `seconds` real time and records start times and the peak concurrency."""
+    state = {"running": 0, "peak": 0, "starts": []}
+    lock = threading.Lock()
+
+    def handler(event, context):
+        with lock:
+            state["running"] += 1
+            state["peak"] = max(state["peak"], state["running"])
+            state["starts"].append(time.monotonic())
+        time.sleep(float(json.loads(event["Records"][0]["body"])["sleep"]))
+        with lock:
+            state["running"] -= 1
+
+    return state, handler
+
+
+def test_a_mapping_starts_with_five_concurrent_batches(q):
+    from localcloud import Cloud
+
+    with Cloud(timing="aws") as cloud:  # AWS's minute is a real minute here: no scale-up during the test
+        state, handler = concurrency_probe()
+        cloud.function("worker", handler)
+        queues = Queues(cloud)
+        url, arn = queues.create("orders")
+        queues.send(url, *[json.dumps({"sleep": 0.02})] * 20)
+        queues.map(arn, "worker", BatchSize=1)
+        cloud.wait(timeout=30)
+        assert state["peak"] == 5 and len(cloud.trace.invocations) == 20
+
+
+def test_a_backlog_scales_up_after_a_minute_and_the_next_burst_starts_from_five_again(cloud, q):
+    state, handler = concurrency_probe()
+    cloud.function("worker", handler)
+    url, arn = q.create("orders")
+    minute = cloud.clock.real(60)
+    for burst in range(2):
+        state.update(peak=0, starts=[])
+        q.send(url, *[json.dumps({"sleep": 3 * minute})] * 40)  # each batch outlasts the first minute
+        if burst == 0:
+            q.map(arn, "worker", BatchSize=1)
+        cloud.wait()
+        starts = sorted(state["starts"])
+        # Five batches first; a sixth only once the ramp allows (a minute) — well before any slot frees.
+        assert starts[5] - starts[0] >= 0.9 * minute
+        assert state["peak"] == 40  # after the minute, up to 300 more: the whole backlog at once
+
+
 def test_a_disabled_mapping_delivers_nothing_until_enabled_and_a_deleted_one_stops(cloud, q):
     got = []
     cloud.function("worker", lambda event, context: got.extend(bodies_of(event)))
@@ -336,3 +384,25 @@ def test_filter_criteria_deliver_matching_messages_and_delete_the_rest(cloud, q)
     dropped = [r for r in cloud.trace.filter(kind=tr.DROP) if r.outcome == "filtered"]
     assert sum(len(r.event_ids) for r in dropped) == 2
     assert q.drain(url) == []  # AWS deletes what the filter rejects
+
+
+def test_deletes_answer_as_sqs_does_for_fresh_repeated_old_and_invalid_receipt_handles(cloud, q):
+    url, _ = q.create("plain")
+    q.send(url, "a", "b", "c", "d")
+    received = q.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=4)["Messages"]
+    handle = {m["Body"]: m["ReceiptHandle"] for m in received}
+    q.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle["a"])
+    q.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle["a"])  # deleting twice is not an error
+    q.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle["d"], VisibilityTimeout=0)
+    (again,) = q.sqs.receive_message(QueueUrl=url)["Messages"]  # "d" again, with a new handle
+    assert again["Body"] == "d" and again["ReceiptHandle"] != handle["d"]
+    answer = q.sqs.delete_message_batch(QueueUrl=url, Entries=[
+        {"Id": "again", "ReceiptHandle": handle["a"]}, {"Id": "b", "ReceiptHandle": handle["b"]},
+        {"Id": "bogus", "ReceiptHandle": "not-a-handle"}, {"Id": "c", "ReceiptHandle": handle["c"]},
+        {"Id": "old", "ReceiptHandle": handle["d"]}])
+    assert [e["Id"] for e in answer["Successful"]] == ["again", "b", "c", "old"]
+    assert [(e["Id"], e["Code"]) for e in answer["Failed"]] == [("bogus", "ReceiptHandleIsInvalid")]
+    with pytest.raises(ClientError, match="ReceiptHandleIsInvalid"):
+        q.sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+    q.send(url, "e")
+    assert q.drain(url) == ["e"]  # everything deleted is gone, and only that

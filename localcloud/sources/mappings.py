@@ -410,22 +410,48 @@ def _add_message(self, message):
         current.wake(("sqs", self.name))
 
 
-def _delete_message(self, receipt_handle):
-    """moto's delete, in one pass from the front (where received messages are) and in place.
+def _remove_received(queue, handles: set[str]) -> set[str]:
+    """Delete the messages holding any of `handles`, in one pass from the front, in place.
 
-    moto scans every message twice per delete and rebuilds the list, which both costs O(depth) per
-    message and can drop a message appended by a concurrent send; this keeps moto's semantics.
+    Received messages sit at the front, so the pass stops early. moto scans every message twice per
+    delete and rebuilds the list, which costs O(depth) per message and can drop a message appended by
+    a concurrent send; this keeps moto's semantics (old receipt handles work, a deleted handle may be
+    deleted again). Returns the handles that matched no message.
     """
     with SQS_LOCK:
-        if receipt_handle in self.deleted_messages:
-            return
-        for index, message in enumerate(self._messages):
-            if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
-                del self._messages[index]
-                self.pending_messages.discard(message)
-                self.deleted_messages.update(message.all_receipt_handles)
-                return
+        wanted = handles - queue.deleted_messages
+        found = []
+        for index, message in enumerate(queue._messages):
+            if not wanted:
+                break
+            if message.receipt_handle in wanted or (message._old_receipt_handles
+                                                    and wanted.intersection(message._old_receipt_handles)):
+                found.append(index)
+                wanted.difference_update(message.all_receipt_handles)
+        for index in reversed(found):
+            message = queue._messages.pop(index)
+            queue.pending_messages.discard(message)
+            queue.deleted_messages.update(message.all_receipt_handles)
+        return wanted
+
+
+def _delete_message(self, receipt_handle):
+    if _remove_received(self, {receipt_handle}):
         raise sqs_models.ReceiptHandleIsInvalid()
+
+
+def _delete_message_batch(self, queue_name, receipts):
+    """DeleteMessageBatch in one pass (pollers delete each finished batch this way, as Lambda does).
+
+    The answer is moto's: successful Ids in request order, and moto's error entry for a receipt
+    handle that matches no message.
+    """
+    unmatched = _remove_received(self.get_queue(queue_name), {entry["ReceiptHandle"] for entry in receipts})
+    success = [entry["Id"] for entry in receipts if entry["ReceiptHandle"] not in unmatched]
+    errors = [{"Id": entry["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid",
+               "Message": f'The input receipt handle "{entry["ReceiptHandle"]}" is not a valid receipt handle.'}
+              for entry in receipts if entry["ReceiptHandle"] in unmatched]
+    return success, errors
 
 
 def _retention_ok(self, queue_name, message):
@@ -490,6 +516,7 @@ def install_hooks() -> None:
     _orig["delete"] = add(lambda_models.LambdaBackend, "delete_event_source_mapping", _delete_esm)
     _orig["add_message"] = add(sqs_models.Queue, "add_message", _add_message)
     _orig["delete_message"] = add(sqs_models.Queue, "delete_message", _delete_message)
+    _orig["delete_batch"] = add(sqs_models.SQSBackend, "delete_message_batch", _delete_message_batch)
     _orig["receive_message"] = add(sqs_models.SQSBackend, "receive_message", _receive_message)
     # moto's SQS reads the clock through datetime arithmetic (~20 µs) for every message on every receive,
     # and recounts the queue per received message: receive grows as batch × depth. Same results, faster.

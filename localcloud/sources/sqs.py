@@ -8,6 +8,11 @@ malformed response fails the whole batch. Messages are received through moto its
 counts, FIFO group locking and redrive are moto's (and the queue looks the same to any other
 consumer); the visibility timeout is held for its classroom-scaled length, then the failed messages
 are made visible again.
+
+Concurrency follows AWS's scaling: five batches at first, up to 300 more per (classroom) minute
+while messages remain, back to five once the queue is drained. Each batch holds a slot; when it
+finishes, the same thread receives the slot's next batch (as each of Lambda's pollers loops
+receive → invoke → delete), and the poller thread only opens slots and wakes on new data.
 """
 
 from __future__ import annotations
@@ -21,13 +26,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.sqs import models as sqs_models
+from moto.sqs.exceptions import QueueDoesNotExist
 
 from .. import trace as tr
 from ..runtime import Result
 from .mappings import SQS_LOCK, ThreadPoller, record_filter, sqs_view
 
 DEFAULT_BATCH = 10
-DEFAULT_MAX_CONCURRENCY = 1000  # AWS scales an SQS mapping up to 1,000 concurrent batches
+# AWS's scaling (Lambda guide, "Configuring scaling behavior for SQS event source mappings"): a mapping
+# starts with five concurrent batches, adds up to 300 more per minute while messages remain, never
+# exceeds 1,000, and falls back to five once the queue is drained.
+INITIAL_BATCHES = 5
+SCALE_UP_PER_MINUTE = 300
+DEFAULT_MAX_CONCURRENCY = 1000
 THROTTLE_RETRY_S = 1.0  # AWS seconds before a throttled batch is offered to the function again
 
 
@@ -125,6 +136,7 @@ class SqsPoller(ThreadPoller):
         self.node = f"queue:{self.queue_name}"
         self._count_lock = threading.Lock()
         self.in_flight = 0
+        self._backlog_since: float | None = None  # monotonic time all slots were first found busy with messages left
         self._window_started: float | None = None
         super().__init__(cloud, esm, f"{self.node} → {esm.function_arn.split(':')[6]}")
 
@@ -153,14 +165,71 @@ class SqsPoller(ThreadPoller):
         cap = int((self.esm.scaling_config or {}).get("MaximumConcurrency") or DEFAULT_MAX_CONCURRENCY)
         return min(cap, fn.reserved) if fn.reserved is not None else cap
 
+    def _minute(self) -> float:
+        return self.cloud.clock.real(60.0)
+
+    def _target(self, fn: Any) -> int:
+        """Concurrent batches allowed now: AWS's ramp, within MaximumConcurrency and reserved concurrency."""
+        since = self._backlog_since
+        minutes = 0 if since is None else int((time.monotonic() - since) / self._minute())
+        return min(self._cap(fn), INITIAL_BATCHES + SCALE_UP_PER_MINUTE * minutes)
+
+    def _next_scale_up(self, fn: Any) -> float | None:
+        """All slots are busy and messages remain: real seconds until the ramp allows more."""
+        if self._target(fn) >= self._cap(fn):
+            return None  # a finishing batch wakes the poller
+        now = time.monotonic()
+        if self._backlog_since is None:
+            self._backlog_since = now
+        minute = self._minute()
+        return minute - (now - self._backlog_since) % minute
+
+    def _claim(self, fn: Any) -> bool:
+        """Take one of the mapping's concurrent batch slots, before receiving (never more than allowed)."""
+        with self._count_lock:
+            if self.in_flight >= self._target(fn):
+                return False
+            self.in_flight += 1
+            return True
+
+    def _unclaim(self) -> None:
+        with self._count_lock:
+            self.in_flight -= 1
+
+    def _hold(self, queue: Any, fn: Any) -> int:
+        """AWS hides a received batch for the queue's visibility timeout (at least the function's timeout)."""
+        return max(int(queue.visibility_timeout or 30), math.ceil(float(fn.config.timeout)), 1)
+
+    def _receive_into_slot(self, queue: Any, fn: Any) -> bool:
+        """Receive one batch into a claimed slot and start it. False when the queue had nothing to give.
+
+        The slot is given back when nothing is started (nothing received, the filter dropped all, or
+        moto failed); once `_dispatch` has the batch, the slot is the batch's.
+        """
+        handed_over = False
+        try:
+            messages = self.backend.receive_message(self.queue_name, int(self.esm.batch_size or DEFAULT_BATCH), 0,
+                                                    self._hold(queue, fn), ["All"])
+            if not messages:
+                self._backlog_since = None  # drained: the next burst starts again from five batches
+            kept = self._filtered(queue, messages) if messages else messages
+            if kept:
+                handed_over = True
+                self._dispatch(Batch(kept))
+        finally:
+            if not handed_over:
+                self._unclaim()
+        return bool(messages)
+
     def step(self) -> float | None:
         queue, fn = self._queue(), self.function
         if queue is None or fn is None:
             return None
         batch_size = int(self.esm.batch_size or DEFAULT_BATCH)
         window = self.cloud.clock.real(float(self.esm.max_batch_window or 0))
-        hold = max(int(queue.visibility_timeout or 30), math.ceil(float(fn.config.timeout)), 1)
-        while self.enabled and self.in_flight < self._cap(fn):
+        while self.enabled:
+            if self.in_flight >= self._target(fn):
+                return self._next_scale_up(fn) if self._visible(queue) else None
             if window > 0:
                 visible = self._visible(queue)
                 if visible == 0:
@@ -171,14 +240,28 @@ class SqsPoller(ThreadPoller):
                     self._window_started = self._window_started or now
                     if self._window_started + window > now:
                         return self._window_started + window - now
-            messages = self.backend.receive_message(self.queue_name, batch_size, 0, hold, ["All"])
+            if not self._claim(fn):  # a finishing batch took the last slot meanwhile
+                continue
             self._window_started = None
-            if not messages:
+            if not self._receive_into_slot(queue, fn):
                 return self._next_due(queue)
-            messages = self._filtered(queue, messages)
-            if messages:
-                self._dispatch(Batch(messages))
         return None
+
+    def _refill(self) -> bool:
+        """A finished batch's slot takes the next batch itself, as an AWS poller loops receive → invoke.
+
+        This runs on the thread that finished the batch, and the batch it starts lands on the
+        environment that just became free, so a backlog drains without a hand-off to the poller thread
+        and back per batch (issue 3's throughput). Batching windows stay with the poller thread.
+        """
+        queue, fn = self._queue(), self.function
+        if queue is None or fn is None or not self.enabled or self.esm.max_batch_window or not self._claim(fn):
+            return False
+        try:
+            return self._receive_into_slot(queue, fn)
+        except BaseException as exc:  # noqa: BLE001 - reported by cloud.wait(); the poller thread carries on
+            self.cloud._background_error(exc)
+            return False
 
     def _filtered(self, queue: Any, messages: list[Any]) -> list[Any]:
         """AWS deletes the messages a mapping's FilterCriteria do not match (it never invokes for them)."""
@@ -187,8 +270,7 @@ class SqsPoller(ThreadPoller):
         passes = record_filter(self.esm, sqs_view)
         kept = [m for m in messages if passes(record(m, queue.queue_arn, self.esm.region))]
         dropped = [m for m in messages if m not in kept]
-        for message in dropped:
-            self._delete(message)
+        self._delete(dropped)
         if dropped:
             self.cloud.trace.add(tr.DROP, self.cloud.clock.now(), self.node, f"function:{self.esm.function_arn.split(':')[6]}",
                                  outcome="filtered", event_ids=tuple(m.id for m in dropped), batch_size=len(dropped),
@@ -207,26 +289,22 @@ class SqsPoller(ThreadPoller):
         fn = self.function
         queue = self._queue()
         if fn is None or queue is None:
+            self._unclaim()  # deleted meanwhile: the messages come back after their visibility timeout
             return
-        payload = json.dumps({"Records": [record(m, queue.queue_arn, self.esm.region) for m in batch.messages]})
-        with self._count_lock:
-            self.in_flight += 1
+        event = {"Records": [record(m, queue.queue_arn, self.esm.region) for m in batch.messages]}  # fresh: no copy
         throttled = self.cloud.runtime.start(
-            fn, payload, source=self.node, invocation="poll", on_done=lambda result: self._done(batch, result),
-            attempt=batch.attempt, batch_size=len(batch.messages), event_ids=batch.ids)
+            fn, event, source=self.node, invocation="poll", on_done=lambda result: self._done(batch, result),
+            attempt=batch.attempt, batch_size=len(batch.messages), event_ids=batch.ids, refills=True)
         if throttled is not None:  # the messages stay in flight; Lambda offers them again shortly
             self.cloud.scheduler.call_later(self.cloud.clock.real(THROTTLE_RETRY_S),
                                             lambda: self._retry_throttled(batch), f"throttled batch from {self.node}")
 
     def _retry_throttled(self, batch: Batch) -> None:
-        with self._count_lock:
-            self.in_flight -= 1
-        self._dispatch(batch)
+        self._dispatch(batch)  # the batch keeps its slot meanwhile
 
     # -- results -------------------------------------------------------------------------------
     def _done(self, batch: Batch, result: Result) -> None:
-        with self._count_lock:
-            self.in_flight -= 1
+        self._unclaim()
         ids = batch.ids
         reason: str | None = None
         if not result.ok:
@@ -239,18 +317,21 @@ class SqsPoller(ThreadPoller):
                 reason = f"invalid partial batch response, the whole batch fails: {reason}"
         else:
             failed = set()
-        with SQS_LOCK:  # one hold for the batch (as DeleteMessageBatch): no queueing behind a receive per message
-            for message in batch.messages:
-                if message.id not in failed:
-                    self._delete(message)
+        self._delete([m for m in batch.messages if m.id not in failed])
         if failed:
             self._return_later([m for m in batch.messages if m.id in failed], result, reason)
+        elif self._refill():
+            return
         self.wake()
 
-    def _delete(self, message: Any) -> None:
-        try:
-            self.backend.delete_message(self.queue_name, message.receipt_handle)
-        except Exception:  # noqa: BLE001 - queue gone or the handler deleted it itself: nothing to do
+    def _delete(self, messages: list[Any]) -> None:
+        """DeleteMessageBatch, as Lambda's poller does: one hold of the queue lock and one pass for the batch."""
+        if not messages:
+            return
+        entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(messages)]
+        try:  # a handle the handler already deleted is not an error (moto remembers deleted handles)
+            self.backend.delete_message_batch(self.queue_name, entries)
+        except QueueDoesNotExist:  # deleted meanwhile: nothing left to delete from
             pass
 
     def _return_later(self, messages: list[Any], result: Result, reason: str | None) -> None:
