@@ -64,15 +64,17 @@ class Work:
             if probe in self._probes:
                 self._probes.remove(probe)
 
-    def pending(self) -> list[str]:
-        return self._look()[0]
+    def _look(self, *, report: bool = False) -> tuple[list[str], int]:
+        """What is pending, and the generation it was read at.
 
-    def _look(self) -> tuple[list[str], int]:
+        While tracked work runs, that alone answers whether `wait()` must go on waiting; the probes
+        (which take locks elsewhere) are asked when nothing is tracked, or for a full `report`.
+        """
         with self._cond:
             labels = list(self._active.values())
             probes = list(self._probes)
             generation = self._generation
-        if labels:
+        if labels and not report:
             return labels, generation
         for probe in probes:
             labels.extend(probe())
@@ -86,7 +88,7 @@ class Work:
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                pending = self.pending_everywhere()
+                pending = self.pending()
                 shown = sorted(set(pending))
                 summary = "; ".join(f"{label} (×{pending.count(label)})" if pending.count(label) > 1 else label
                                     for label in shown[:8])
@@ -99,14 +101,9 @@ class Work:
                 if self._generation == generation:
                     self._cond.wait(min(remaining, 0.005))  # probes without a poke (Step Functions runs)
 
-    def pending_everywhere(self) -> list[str]:
-        """Tracked work and every probe's answer (for a report: `pending()` stops at tracked work)."""
-        with self._cond:
-            labels = list(self._active.values())
-            probes = list(self._probes)
-        for probe in probes:
-            labels.extend(probe())
-        return labels
+    def pending(self) -> list[str]:
+        """Everything pending: tracked work and every probe's answer."""
+        return self._look(report=True)[0]
 
     def clear(self) -> None:
         with self._cond:
