@@ -5,6 +5,11 @@ Only data-plane operations count: creating a table in a set-up cell is not part 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
 DATA_PLANE = {
     "dynamodb": {"PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem",
                  "BatchGetItem", "TransactWriteItems", "TransactGetItems"},
@@ -52,3 +57,28 @@ def target_of(service: str, operation: str, params: dict) -> str | None:
     elif service == "stepfunctions":
         name = _last(params.get("stateMachineArn", ""), ":")
     return f"{KIND[service]}:{name}" if name else None
+
+
+class CallObserver(Protocol):
+    """Who records calls (the running `Cloud`): a place in the trace when one starts, the outcome after."""
+
+    def call_started(self, target: str) -> Any: ...  # None: not recorded (the runtime's own calls)
+    def call_finished(self, started: Any, operation: str, error: Exception | None) -> None: ...
+
+
+def traced(observer: CallObserver | None, target: str | None, operation: str, call: Callable[[], T]) -> T:
+    """Make `call` and record it as a `call` record on `target`, with how it ended.
+
+    One path for every client whose calls belong in the event flow: boto3's (through the moto
+    adapter) and the search client's.
+    """
+    started = observer.call_started(target) if observer is not None and target is not None else None
+    if started is None:
+        return call()
+    try:
+        result = call()
+    except Exception as exc:
+        observer.call_finished(started, operation, exc)  # type: ignore[union-attr]
+        raise
+    observer.call_finished(started, operation, None)  # type: ignore[union-attr]
+    return result

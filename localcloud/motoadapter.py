@@ -29,6 +29,8 @@ from moto.dynamodb import models as dynamodb_models
 from moto.s3 import notifications as s3_notifications
 from moto.sns import models as sns_models
 
+from . import calls
+
 ACCOUNT_ID = "123456789012"  # moto's default account
 ROLE_NAME = "localcloud-lambda-role"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE_NAME}"
@@ -44,9 +46,8 @@ class Hooks(Protocol):
     def sns_to_lambda(self, subscription: Any, message: str, message_id: str, subject: str | None,
                       attributes: dict | None) -> None: ...
     def s3_to_lambda(self, event: dict, function_arn: str) -> None: ...
-    def api_call_started(self, client: Any, operation: str, params: dict) -> Any: ...
-    def api_call(self, client: Any, operation: str, params: dict, started: Any,
-                 error: Exception | None) -> None: ...
+    def call_started(self, target: str) -> Any: ...
+    def call_finished(self, started: Any, operation: str, error: Exception | None) -> None: ...
     def delivered(self, source: str, target: str, operation: str) -> None: ...
 
 
@@ -170,18 +171,11 @@ def _set_subscription_attributes(self, arn, name, value):
 
 def _make_api_call(self, operation_name, api_params):
     hooks = _hooks
+    original = _originals["BaseClient._make_api_call"]
     if hooks is None:
-        return _originals["BaseClient._make_api_call"](self, operation_name, api_params)
-    started = hooks.api_call_started(self, operation_name, api_params)
-    if started is None:  # not part of the event flow (set-up calls): nothing to record
-        return _originals["BaseClient._make_api_call"](self, operation_name, api_params)
-    try:
-        result = _originals["BaseClient._make_api_call"](self, operation_name, api_params)
-    except Exception as exc:
-        hooks.api_call(self, operation_name, api_params, started, exc)
-        raise
-    hooks.api_call(self, operation_name, api_params, started, None)
-    return result
+        return original(self, operation_name, api_params)
+    target = calls.target_of(self.meta.service_model.service_name, operation_name, api_params)
+    return calls.traced(hooks, target, operation_name, lambda: original(self, operation_name, api_params))
 
 
 # moto's DynamoDB is not thread-safe: concurrent ADD updates lose increments and two conditional writes

@@ -14,6 +14,10 @@ Supported queries: match_all, match, match_phrase, multi_match, term, terms, ran
 must / filter / should / must_not. Anything else raises a one-line error naming it. One difference
 to know: `match` here requires every word of the query (Elasticsearch's `"operator": "and"`);
 Elasticsearch's default is any word, after splitting `u-1` into `u` and `1`.
+
+Document and search calls (index, get, delete, search, count) appear in `cloud.trace` as `call`
+records on an `index:NAME` node, like boto3's calls on tables and queues, so flow graphs show the
+read model being written and queried.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sqlite3
 import threading
 from typing import Any
 
+from .calls import CallObserver, traced
 from .errors import ConfigurationError
 
 _RANGE_OPS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
@@ -186,6 +191,7 @@ class SearchEngine:
         self.db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self.lock = threading.RLock()
         self.indexes: dict[str, SearchIndex] = {}
+        self.observer: CallObserver | None = None  # the running Cloud records the calls in its trace
 
     def index(self, name: str) -> SearchIndex:
         with self.lock:
@@ -228,29 +234,47 @@ class SearchClient:
         self.engine = engine
         self.indices = _Indices(engine)
 
+    def _traced(self, operation: str, index: str, call: Any) -> Any:
+        return traced(self.engine.observer, f"index:{index}", operation, call)
+
     def index(self, index: str, id: str, body: dict | None = None, document: dict | None = None, **_: Any) -> dict:
-        result = self.engine.index(index).put(str(id), body if body is not None else document or {})
-        return {"_index": index, "_id": str(id), "result": result}
+        def call() -> dict:
+            result = self.engine.index(index).put(str(id), body if body is not None else document or {})
+            return {"_index": index, "_id": str(id), "result": result}
+
+        return self._traced("index", index, call)
 
     def get(self, index: str, id: str, **_: Any) -> dict:
-        source = self.engine.index(index).get(str(id))
-        return {"_index": index, "_id": str(id), "found": source is not None, "_source": source}
+        def call() -> dict:
+            source = self.engine.index(index).get(str(id))
+            return {"_index": index, "_id": str(id), "found": source is not None, "_source": source}
+
+        return self._traced("get", index, call)
 
     def delete(self, index: str, id: str, **_: Any) -> dict:
-        return {"_index": index, "_id": str(id), "result": "deleted" if self.engine.index(index).delete(str(id))
-                else "not_found"}
+        def call() -> dict:
+            deleted = self.engine.index(index).delete(str(id))
+            return {"_index": index, "_id": str(id), "result": "deleted" if deleted else "not_found"}
+
+        return self._traced("delete", index, call)
 
     def count(self, index: str, body: dict | None = None, **_: Any) -> dict:
-        if body and body.get("query"):
-            return {"count": len(self.engine.index(index).search(body["query"], size=1_000_000))}
-        return {"count": self.engine.index(index).count()}
+        def call() -> dict:
+            if body and body.get("query"):
+                return {"count": len(self.engine.index(index).search(body["query"], size=1_000_000))}
+            return {"count": self.engine.index(index).count()}
+
+        return self._traced("count", index, call)
 
     def search(self, index: str, body: dict | None = None, query: dict | None = None, size: int | None = None,
                **_: Any) -> dict:
-        body = dict(body or {})
-        hits = self.engine.index(index).search(query or body.get("query"), size=size or body.get("size", 10),
-                                               sort=body.get("sort"))
-        return {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
+        def call() -> dict:
+            spec = dict(body or {})
+            hits = self.engine.index(index).search(query or spec.get("query"), size=size or spec.get("size", 10),
+                                                   sort=spec.get("sort"))
+            return {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
+
+        return self._traced("search", index, call)
 
 
 _engine = SearchEngine()

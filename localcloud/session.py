@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from . import calls, environ, guard, logs, motoadapter, runtime_context, search
+from . import environ, guard, logs, motoadapter, runtime_context, search
 from . import trace as tr
 from .asyncinvoke import AsyncInvoker
 from .clock import Clock
@@ -72,6 +72,7 @@ class Cloud:
         self.background_errors: list[BaseException] = []
         self._closed = False
         motoadapter.install(self)
+        search.engine().observer = self  # search calls join the trace as boto3's do
         self.mappings = event_source_mappings.MappingManager(self, POLLERS, INSTALLERS)
         _active = weakref.ref(self)
 
@@ -200,6 +201,8 @@ class Cloud:
             return
         self._closed = True
         motoadapter.uninstall()
+        if search.engine().observer is self:
+            search.engine().observer = None
         self.mappings.close()
         self.scheduler.stop()
         self.runtime.shutdown()
@@ -267,17 +270,13 @@ class Cloud:
     def delivered(self, source: str, target: str, operation: str) -> None:
         self.trace.add(tr.DELIVER, self.clock.now(), source, target, operation=operation)
 
-    def api_call_started(self, client: Any, operation: str, params: dict) -> tuple[float, int, str] | None:
+    def call_started(self, target: str) -> tuple[float, int, str] | None:
         """A data-plane call is about to be made: its place in the trace, or None to ignore it."""
         if runtime_context.is_system_thread():
             return None
-        target = calls.target_of(client.meta.service_model.service_name, operation, params)
-        if target is None:
-            return None
         return self.clock.now(), self.trace.reserve(), target
 
-    def api_call(self, client: Any, operation: str, params: dict, started: tuple[float, int, str],
-                 error: Exception | None) -> None:
+    def call_finished(self, started: tuple[float, int, str], operation: str, error: Exception | None) -> None:
         """Record the call once it has answered, with how it ended, in the place reserved for it."""
         start, seq, target = started
         current = runtime_context.current()

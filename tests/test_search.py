@@ -84,3 +84,35 @@ def test_should_clauses_rank_beside_must_and_select_when_alone(es):
     alone = es.search(index="orders", body={"query": {"bool": {"should": [{"match": {"items": "coffee"}},
                                                                           {"term": {"user_id": "u-2"}}]}}})
     assert sorted(ids(alone)) == ["o-1", "o-2"]
+
+
+def test_search_calls_join_the_trace_and_the_flow_graph_as_boto3_calls_do(cloud):
+    from localcloud import trace as tr
+    from localcloud.pictures import flow
+
+    es = search.client()
+
+    def project(event, context):  # a read-model projector, as in the CQRS lesson
+        es.index(index="orders", id=event["id"], body={"user_id": event["user"], "items": "tea"})
+
+    cloud.function("project", project)
+    cloud.client("lambda").invoke(FunctionName="project", Payload=b'{"id": "o-1", "user": "u-1"}')
+    assert es.search(index="orders", body={"query": {"match": {"items": "tea"}}})["hits"]["total"]["value"] == 1
+    with pytest.raises(ConfigurationError):
+        es.search(index="orders", body={"query": {"fuzzy": {"items": "tee"}}})
+
+    calls = [r for r in cloud.trace if r.kind == tr.CALL and r.target == "index:orders"]
+    assert [(c.source, c.operation, c.outcome) for c in calls] == [
+        ("function:project", "index", tr.SUCCESS), ("client", "search", tr.SUCCESS), ("client", "search", tr.ERROR)]
+    assert "fuzzy" in calls[2].error
+    assert flow.flow_data(cloud.trace).edge("function:project", "index:orders").calls == 1
+
+
+def test_search_calls_made_by_the_runtime_or_without_a_cloud_are_not_recorded():
+    from localcloud import Cloud
+
+    es = search.client()
+    with Cloud() as cloud:
+        records_before = len(cloud.trace)
+    es.index(index="orders", id="o-1", body={"items": "tea"})  # the cloud is closed: nothing to record into
+    assert len(cloud.trace) == records_before and search.engine().observer is None

@@ -58,6 +58,7 @@ NODE_STYLES: dict[str, tuple[str, str, str]] = {
     "queue": ("s", OKABE_ITO["sky_blue"], "queue"),
     "stream": (">", OKABE_ITO["blue"], "stream"),
     "table": ("D", OKABE_ITO["yellow"], "table"),
+    "index": ("d", OKABE_ITO["bluish_green"], "search index"),
     "bus": ("*", OKABE_ITO["vermillion"], "event bus"),
     "function": ("o", OKABE_ITO["orange"], "function"),
     "statemachine": ("8", OKABE_ITO["grey"], "state machine"),
