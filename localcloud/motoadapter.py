@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -39,7 +40,9 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
 
 class Hooks(Protocol):
-    """What the session does when moto would run a function."""
+    """What the session does when moto would run a function, and the clock AWS waits run on."""
+
+    clock: Any  # .real(aws_seconds) -> real seconds
 
     def lambda_invoke(self, function_name: str, body: str, invocation_type: str,
                       response_headers: dict) -> bytes | None: ...
@@ -193,11 +196,40 @@ def _serialized(key: str) -> Callable:
     return write
 
 
+# Step Functions' waits (a Wait state, a Retry's IntervalSeconds × BackoffRate) are AWS time: on the
+# classroom clock like every other AWS wait (moto sleeps them in real seconds).
+def _aws_seconds(seconds: float) -> float:
+    hooks = _hooks
+    return hooks.clock.real(seconds) if hooks is not None else seconds
+
+
+class _RetrierTime:
+    """What moto's retrier sees as `time`: its one call, `sleep(IntervalSeconds…)`, on the classroom clock."""
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(_aws_seconds(seconds))
+
+
+def _wait_state(self, env, wait_seconds):
+    """A Wait state: wait the classroom-scaled time, or less if the execution stops meanwhile."""
+    deadline = time.monotonic() + _aws_seconds(wait_seconds)
+    while env.is_running():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        env.program_state_event.wait(remaining)  # moto pulses it when the execution changes state
+
+
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function  # noqa: E402
 
 PATCHES: list[tuple[Any, str, str, Callable]] = [
     (lambda_eval_utils, "execute_lambda_function_integration", "lambda_eval_utils.execute_lambda_function_integration",
      _state_machine_lambda),
+    (retrier_decl, "time", "retrier_decl.time", _RetrierTime),
+    (wait_function.WaitFunction, "_wait_interval", "WaitFunction._wait_interval", _wait_state),
     (lambda_models.LambdaFunction, "invoke", "LambdaFunction.invoke", _lambda_invoke),
     (lambda_models.LambdaFunction, "update_configuration", "LambdaFunction.update_configuration",
      _update_configuration),
