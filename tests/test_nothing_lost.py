@@ -69,9 +69,9 @@ def handler_for(seen: Counter, rbif: bool, key):
 
 @SQS_SETTINGS
 @given(spec=modes_strategy(25), batch_size=st.integers(1, 10), rbif=st.booleans(),
-       concurrency=st.integers(2, 5), max_receives=st.integers(2, 4))
+       concurrency=st.sampled_from([2, 3, 5, None]), max_receives=st.integers(2, 4), sent_while_polling=st.booleans())
 def test_sqs_every_message_is_processed_or_dead_lettered(shared_cloud, spec, batch_size, rbif, concurrency,
-                                                         max_receives):
+                                                         max_receives, sent_while_polling):
     cloud = shared_cloud
     cloud.reset()
     modes, with_timeout = spec
@@ -93,13 +93,20 @@ def test_sqs_every_message_is_processed_or_dead_lettered(shared_cloud, spec, bat
 
     cloud.function("worker", handler_for(seen, rbif, key), timeout=1)
     sent = {}
-    for i, mode in enumerate(modes):
-        message_id = sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": i, "mode": mode}))["MessageId"]
-        sent[message_id] = mode
-    lam.create_event_source_mapping(
-        EventSourceArn=arn, FunctionName="worker", BatchSize=batch_size,
-        FunctionResponseTypes=["ReportBatchItemFailures"] if rbif else [],
-        ScalingConfig={"MaximumConcurrency": concurrency})
+
+    def send_all():
+        for i, mode in enumerate(modes):
+            message_id = sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": i, "mode": mode}))["MessageId"]
+            sent[message_id] = mode
+
+    def map_queue():
+        lam.create_event_source_mapping(
+            EventSourceArn=arn, FunctionName="worker", BatchSize=batch_size,
+            FunctionResponseTypes=["ReportBatchItemFailures"] if rbif else [],
+            **({"ScalingConfig": {"MaximumConcurrency": concurrency}} if concurrency else {}))  # None: AWS's ramp
+
+    for step in ((map_queue, send_all) if sent_while_polling else (send_all, map_queue)):
+        step()
     cloud.wait(timeout=30)
 
     # processed = in a successful invocation and not reported failed by it
