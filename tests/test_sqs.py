@@ -386,6 +386,19 @@ def test_filter_criteria_deliver_matching_messages_and_delete_the_rest(cloud, q)
     assert q.drain(url) == []  # AWS deletes what the filter rejects
 
 
+def test_a_backlog_drains_when_the_filter_drops_whole_batches_between_matches(cloud, q):
+    got = []
+    cloud.function("worker", lambda event, context: got.extend(bodies_of(event)))
+    url, arn = q.create("orders")
+    bodies = [json.dumps({"kind": "paid" if i % 4 == 0 else "draft", "n": i}) for i in range(40)]
+    q.send(url, *bodies)
+    q.map(arn, "worker", BatchSize=1, ScalingConfig={"MaximumConcurrency": 2},
+          FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": ["paid"]}})}]})
+    cloud.wait(timeout=10)
+    assert sorted(got, key=lambda b: json.loads(b)["n"]) == bodies[::4]
+    assert q.drain(url) == []
+
+
 def test_deletes_answer_as_sqs_does_for_fresh_repeated_old_and_invalid_receipt_handles(cloud, q):
     url, _ = q.create("plain")
     q.send(url, "a", "b", "c", "d")

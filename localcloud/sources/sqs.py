@@ -200,8 +200,8 @@ class SqsPoller(ThreadPoller):
         """AWS hides a received batch for the queue's visibility timeout (at least the function's timeout)."""
         return max(int(queue.visibility_timeout or 30), math.ceil(float(fn.config.timeout)), 1)
 
-    def _receive_into_slot(self, queue: Any, fn: Any) -> bool:
-        """Receive one batch into a claimed slot and start it. False when the queue had nothing to give.
+    def _receive_into_slot(self, queue: Any, fn: Any) -> tuple[bool, bool]:
+        """Receive one batch into a claimed slot and start it: (anything received, batch started).
 
         The slot is given back when nothing is started (nothing received, the filter dropped all, or
         moto failed); once `_dispatch` has the batch, the slot is the batch's.
@@ -219,7 +219,7 @@ class SqsPoller(ThreadPoller):
         finally:
             if not handed_over:
                 self._unclaim()
-        return bool(messages)
+        return bool(messages), handed_over
 
     def step(self) -> float | None:
         queue, fn = self._queue(), self.function
@@ -243,7 +243,8 @@ class SqsPoller(ThreadPoller):
             if not self._claim(fn):  # a finishing batch took the last slot meanwhile
                 continue
             self._window_started = None
-            if not self._receive_into_slot(queue, fn):
+            received, _ = self._receive_into_slot(queue, fn)
+            if not received:
                 return self._next_due(queue)
         return None
 
@@ -258,7 +259,7 @@ class SqsPoller(ThreadPoller):
         if queue is None or fn is None or not self.enabled or self.esm.max_batch_window or not self._claim(fn):
             return False
         try:
-            return self._receive_into_slot(queue, fn)
+            return self._receive_into_slot(queue, fn)[1]  # a filtered-out batch frees the slot: the poller decides
         except BaseException as exc:  # noqa: BLE001 - reported by cloud.wait(); the poller thread carries on
             self.cloud._background_error(exc)
             return False
