@@ -61,3 +61,24 @@ def test_kinesis_records_are_read_whichever_way_moto_stores_them(cloud):
     item = next(iter(shard.records.values()))
     assert data_base64(item) == "aGVsbG8="
     assert arrival(item) > 1_700_000_000
+
+
+def test_what_the_step_functions_and_sqs_speed_patches_rely_on(cloud):
+    from moto.sqs import models as sqs_models
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+
+    # A Retry's wait is the retrier's one use of `time`: `time.sleep(interval)`.
+    retrier = inspect.getsource(motoadapter.retrier_decl)
+    assert retrier.count("time.sleep(") == 1 and "time." not in retrier.replace("time.sleep(", "")
+    # A Wait state waits on the execution's state event, and stops when the execution stops.
+    wait = motoadapter._originals["WaitFunction._wait_interval"]
+    assert parameters(wait) == ["self", "env", "wait_seconds"] and "program_state_event.wait" in inspect.getsource(wait)
+    assert hasattr(Environment, "is_running")
+    # The one-pass SQS deletes read a message's receipt handles and keep moto's delete bookkeeping.
+    assert {"receipt_handle", "_old_receipt_handles"} <= set(vars(sqs_models.Message("id", "body")))
+    assert isinstance(sqs_models.Message.all_receipt_handles, property)
+    from localcloud.sources import mappings
+
+    assert parameters(mappings._orig["delete_batch"]) == ["self", "queue_name", "receipts"]
+    assert {"deleted_messages", "_pending_messages", "_messages"} <= set(vars(sqs_models.Queue("q", "us-east-1",
+                                                                                               "123456789012")))
