@@ -260,3 +260,30 @@ def test_powertools_idempotency_on_a_dynamodb_table_runs_a_duplicate_once(cloud)
     fn = cloud.function("charge", handler)
     assert fn.invoke({"order_id": "o-1"}) == fn.invoke({"order_id": "o-1"}) == {"charged": "o-1"}
     assert charges == ["o-1"]
+
+
+def test_a_poller_slot_keeps_its_environment_when_another_caller_arrives_meanwhile(cloud):
+    """A batch finishing on environment 1 starts its slot's next batch there, even if another
+    invocation was asked for while it was deciding: that one gets an environment of its own."""
+    fn = cloud.runtime.require(cloud.function("worker", lambda event, context: None).name)
+    runtime, placed, done = cloud.runtime, {}, threading.Event()
+
+    def record(name):
+        def on_done(result):
+            placed[name] = result.record.environment
+            if name == "refill":
+                done.set()
+        return on_done
+
+    def first_done(result):
+        placed["first"] = result.record.environment
+        other = threading.Thread(target=runtime.start, args=(fn, "{}"),  # e.g. the poller thread opening a slot
+                                 kwargs={"source": "test", "invocation": "poll", "on_done": record("other")})
+        other.start()
+        other.join()
+        runtime.start(fn, "{}", source="test", invocation="poll", on_done=record("refill"))
+
+    runtime.start(fn, "{}", source="test", invocation="poll", on_done=first_done, refills=True)
+    assert done.wait(5)
+    cloud.wait()
+    assert placed["refill"] == placed["first"] == "worker/1" and placed["other"] == "worker/2"
