@@ -77,6 +77,23 @@ def test_latest_skips_what_was_there_and_trim_horizon_does_not(cloud, kinesis, s
     assert latest == ["new"] and horizon == ["old", "new"]
 
 
+def test_at_timestamp_starts_with_the_first_record_that_arrived_at_or_after_it(cloud, kinesis, stream_arn):
+    import time
+    from datetime import datetime
+
+    got = []
+    cloud.function("replay", lambda event, context: got.extend(data_of(event)))
+    put(kinesis, *[f"before-{i}" for i in range(150)])  # more than one read of the shard
+    time.sleep(0.05)
+    since = datetime.now().astimezone()
+    time.sleep(0.05)
+    put(kinesis, "after-1", "after-2")
+    mapping(stream_arn, "replay", StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=since)
+    put(kinesis, "after-3")
+    cloud.wait()
+    assert got == ["after-1", "after-2", "after-3"]
+
+
 def test_a_failing_batch_blocks_its_shard_until_it_succeeds(cloud, kinesis, stream_arn):
     seen, failures = [], [2]
 
@@ -230,6 +247,7 @@ def test_powertools_batch_processor_works_for_kinesis(cloud, kinesis, stream_arn
 @pytest.mark.parametrize("kwargs, code", [
     ({"BatchSize": 10_001}, "InvalidParameterValueException"),
     ({"StartingPosition": None}, "InvalidParameterValueException"),
+    ({"StartingPosition": "AT_TIMESTAMP"}, "InvalidParameterValueException"),  # without its timestamp
 ])
 def test_bad_stream_mappings_get_aws_errors(cloud, stream_arn, kwargs, code):
     cloud.function("reader", lambda event, context: None)
@@ -283,6 +301,15 @@ def test_dynamodb_stream_records_have_the_configured_images(cloud, view, images)
     assert got == images
     assert all(r.dynamodb.Keys == {"id": "o1"} and r.eventSourceARN == arn for r in records)
     assert all(r.dynamodb.StreamViewType == view for r in records)
+
+
+def test_dynamodb_streams_refuse_at_timestamp_as_aws_does(cloud):
+    cloud.function("projector", lambda event, context: None)
+    with pytest.raises(ClientError) as error:
+        mapping(table_with_stream("NEW_IMAGE"), "projector", StartingPosition="AT_TIMESTAMP",
+                StartingPositionTimestamp=0)
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "Unsupported starting position" in error.value.response["Error"]["Message"]
 
 
 def test_dynamodb_stream_failures_go_to_the_destination_with_ddb_batch_info(cloud):

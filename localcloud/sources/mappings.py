@@ -318,6 +318,13 @@ def _validate(backend: Any, spec: dict[str, Any], esm: Any | None = None) -> Non
         if esm is None and spec.get("StartingPosition") not in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"):
             raise InvalidParameterValue("1 validation error detected: Value null at 'startingPosition' failed "
                                         "to satisfy constraint: Member must not be null")
+        if esm is None and spec.get("StartingPosition") == "AT_TIMESTAMP":
+            if service == "dynamodb":
+                raise InvalidParameterValue(f"Unsupported starting position for arn type: {arn} "
+                                            "(DynamoDB streams start at TRIM_HORIZON or LATEST)")
+            if spec.get("StartingPositionTimestamp") is None:
+                raise InvalidParameterValue("StartingPositionTimestamp is required when StartingPosition is "
+                                            "AT_TIMESTAMP")
         retries = spec.get("MaximumRetryAttempts")
         if retries is not None and not -1 <= int(retries) <= 10_000:
             raise InvalidParameterValue("MaximumRetryAttempts must be between -1 and 10000")

@@ -72,6 +72,18 @@ class StreamSource(Protocol):
     def read(self, shard_id: str, after: int, limit: int) -> list[StreamRecord]: ...
 
 
+def epoch_seconds(value: Any) -> float:
+    """A StartingPositionTimestamp as epoch seconds: boto3 sends a number; a datetime or ISO text also do."""
+    if isinstance(value, datetime):
+        return value.timestamp() if value.tzinfo else value.replace(tzinfo=UTC).timestamp()
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return epoch_seconds(datetime.fromisoformat(value))
+    return float(value)
+
+
 @dataclass
 class ShardState:
     checkpoint: int  # the last sequence number done with (processed or given up on)
@@ -88,15 +100,29 @@ class ShardPoller(ThreadPoller):
         self.node = source.node
         self._lock = threading.Lock()
         self.shards: dict[str, ShardState] = {}
-        self._latest = (esm.starting_position or "TRIM_HORIZON") == "LATEST"
+        self.esm = esm  # the starting position is read before the thread starts (super().__init__)
         self._attach_shards()
         super().__init__(cloud, esm, f"{self.node} → {esm.function_arn.split(':')[6]}")
 
     def _attach_shards(self) -> None:
         for shard_id in self.source.shard_ids():
             if shard_id not in self.shards:
-                start = self.source.last_seq(shard_id) if self._latest else self.source.first_seq(shard_id) - 1
-                self.shards[shard_id] = ShardState(start)
+                self.shards[shard_id] = ShardState(self._starting_checkpoint(shard_id))
+
+    def _starting_checkpoint(self, shard_id: str) -> int:
+        """Where `StartingPosition` puts a new shard's checkpoint (the last record counted as done)."""
+        position = self.esm.starting_position or "TRIM_HORIZON"
+        if position == "LATEST":
+            return self.source.last_seq(shard_id)
+        checkpoint = self.source.first_seq(shard_id) - 1
+        if position == "AT_TIMESTAMP":  # skip what arrived before the timestamp (records are in arrival order)
+            at = epoch_seconds(self.esm.starting_position_timestamp)
+            while records := self.source.read(shard_id, checkpoint, DEFAULT_BATCH):
+                earlier = [r for r in records if r.arrival < at]
+                checkpoint = earlier[-1].seq if earlier else checkpoint
+                if len(earlier) < len(records):
+                    break
+        return checkpoint
 
     # -- polling -------------------------------------------------------------------------------
     def step(self) -> float | None:
