@@ -5,9 +5,12 @@ Run with `.venv/bin/python benchmarks/pollers.py [--messages 10000]`. It prints 
   `send_message` call, so it includes boto3's own time);
 - SQS → Lambda throughput with a trivial handler against a bare loop doing the same moto
   ReceiveMessage / DeleteMessageBatch calls on a queue with the same messages (ratio ≥ 0.8 is the
-  target): the median of 5 alternating rounds, each started from a collected heap. The mapping is a
-  default one, so it scales as AWS's does (five batches, more after a classroom minute of backlog);
-  the second ratio runs on AWS timing, where no scale-up happens within the run;
+  target): the median of 5 alternating rounds, each started from a collected heap. The target is
+  read on AWS timing: a run lasts about 0.2 s, and for its first minute AWS reads a new backlog
+  with five concurrent batches. On the classroom clock the same 0.2 s is over three AWS minutes, so the
+  mapping's ramp (300 more batches per minute) may open more batches after 60 ms; each then holds
+  ten messages in flight, which moto's O(depth) receive scans on every call. That ratio is printed
+  too, with the environments used.
 - a long run (10,000 messages by default): wall time and peak traced memory (tracemalloc).
 """
 
@@ -135,8 +138,8 @@ def main() -> None:
     args = parser.parse_args()
 
     median, p95 = latency()
-    bare, polled, environments = throughput(args.compare)
-    steady_bare, steady_polled, steady_environments = throughput(args.compare, timing="aws")
+    bare, polled, environments = throughput(args.compare, timing="aws")
+    ramp_bare, ramp_polled, ramp_environments = throughput(args.compare)
     elapsed, traced, peak_mb = long_run(args.messages)
     rows = [
         ("send → handler start, median", f"{median:.2f} ms", "target < 10 ms"),
@@ -145,8 +148,8 @@ def main() -> None:
         (f"SQS → Lambda poller, {args.compare} msgs", f"{polled:.2f} s",
          f"{args.compare / polled:,.0f} msg/s, {environments} environments"),
         ("throughput ratio (bare time / poller time)", f"{bare / polled:.2f}", "target ≥ 0.8 (median of 5)"),
-        ("  same, AWS timing (five batches: no scale-up)", f"{steady_bare / steady_polled:.2f}",
-         f"{steady_environments} environments"),
+        ("  same on the classroom clock (ramp after 60 ms)", f"{ramp_bare / ramp_polled:.2f}",
+         f"{ramp_environments} environments (median)"),
         (f"long run, {args.messages} msgs", f"{elapsed:.2f} s", f"{args.messages / elapsed:,.0f} msg/s"),
         (f"long run under tracemalloc, {args.messages} msgs", f"{traced:.2f} s", f"peak {peak_mb:.1f} MiB"),
     ]

@@ -253,10 +253,14 @@ class SqsPoller(ThreadPoller):
 
         This runs on the thread that finished the batch, and the batch it starts lands on the
         environment that just became free, so a backlog drains without a hand-off to the poller thread
-        and back per batch (issue 3's throughput). Batching windows stay with the poller thread.
+        and back per batch (issue 3's throughput). The finished batch's slot is still held, so the
+        poller thread cannot open a slot meanwhile; it is used again or given back here. Batching
+        windows stay with the poller thread.
         """
         queue, fn = self._queue(), self.function
-        if queue is None or fn is None or not self.enabled or self.esm.max_batch_window or not self._claim(fn):
+        if (queue is None or fn is None or not self.enabled or self.esm.max_batch_window
+                or self.in_flight > self._target(fn)):  # the cap was lowered: this slot closes
+            self._unclaim()
             return False
         try:
             return self._receive_into_slot(queue, fn)[1]  # a filtered-out batch frees the slot: the poller decides
@@ -305,7 +309,6 @@ class SqsPoller(ThreadPoller):
 
     # -- results -------------------------------------------------------------------------------
     def _done(self, batch: Batch, result: Result) -> None:
-        self._unclaim()
         ids = batch.ids
         reason: str | None = None
         if not result.ok:
@@ -320,6 +323,7 @@ class SqsPoller(ThreadPoller):
             failed = set()
         self._delete([m for m in batch.messages if m.id not in failed])
         if failed:
+            self._unclaim()
             self._return_later([m for m in batch.messages if m.id in failed], result, reason)
         elif self._refill():
             return
