@@ -11,8 +11,10 @@ are made visible again.
 
 Concurrency follows AWS's scaling: five batches at first, up to 300 more per (classroom) minute
 while messages remain, back to five once the queue is drained. Each batch holds a slot; when it
-finishes, the same thread receives the slot's next batch (as each of Lambda's pollers loops
-receive → invoke → delete), and the poller thread only opens slots and wakes on new data.
+succeeds, a finishing thread deletes it and receives the slot's next batch (as each of Lambda's
+pollers loops receive → invoke → delete) — one thread for all the batches finishing at that moment,
+so slots do not queue on the queue lock — and the poller thread only opens slots and wakes on new
+data and failures.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +141,8 @@ class SqsPoller(ThreadPoller):
         self.in_flight = 0
         self._backlog_since: float | None = None  # monotonic time all slots were first found busy with messages left
         self._window_started: float | None = None
+        self._succeeded: deque[Batch] = deque()  # done without failures: to delete, and their slots to refill
+        self._finishing = threading.Lock()  # held by the one thread doing that (see _finish_succeeded)
         super().__init__(cloud, esm, f"{self.node} → {esm.function_arn.split(':')[6]}")
 
     # -- moto ----------------------------------------------------------------------------------
@@ -321,13 +326,39 @@ class SqsPoller(ThreadPoller):
                 reason = f"invalid partial batch response, the whole batch fails: {reason}"
         else:
             failed = set()
-        self._delete([m for m in batch.messages if m.id not in failed])
         if failed:
+            self._delete([m for m in batch.messages if m.id not in failed])
             self._unclaim()
             self._return_later([m for m in batch.messages if m.id in failed], result, reason)
-        elif self._refill():
+            self.wake()
             return
-        self.wake()
+        self._succeeded.append(batch)
+        self._finish_succeeded()
+
+    def _finish_succeeded(self) -> None:
+        """Delete every succeeded batch and refill its slot, on whichever finishing thread gets there first.
+
+        Slots finishing together would otherwise queue on the queue lock one by one, each wait a
+        thread switch; instead one thread deletes them all and receives their next batches, and the
+        others return at once. A thread that finds the work taken leaves its batch to that thread,
+        which looks again after letting go.
+        """
+        while self._succeeded:
+            if not self._finishing.acquire(blocking=False):
+                return  # the thread finishing now sees this batch after it lets go
+            try:
+                batches = []
+                while self._succeeded:
+                    batches.append(self._succeeded.popleft())
+                try:
+                    self._delete([m for batch in batches for m in batch.messages])
+                except Exception as exc:  # noqa: BLE001 - reported by cloud.wait(); the slots go on
+                    self.cloud._background_error(exc)
+                refilled = sum(self._refill() for _ in batches)
+            finally:
+                self._finishing.release()
+            if refilled < len(batches):
+                self.wake()
 
     def _delete(self, messages: list[Any]) -> None:
         """DeleteMessageBatch, as Lambda's poller does: one hold of the queue lock and one pass for the batch."""
