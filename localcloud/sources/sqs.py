@@ -256,10 +256,10 @@ class SqsPoller(ThreadPoller):
     def _refill(self) -> bool:
         """A finished batch's slot takes the next batch itself, as an AWS poller loops receive → invoke.
 
-        This runs on the thread that finished the batch, and the batch it starts lands on the
-        environment that just became free, so a backlog drains without a hand-off to the poller thread
-        and back per batch (issue 3's throughput). The finished batch's slot is still held, so the
-        poller thread cannot open a slot meanwhile; it is used again or given back here. Batching
+        This runs on a thread that just finished a batch (see `_finish_succeeded`); its own slot's
+        next batch lands on its own environment, so a backlog drains without a hand-off to the poller
+        thread and back per batch (issue 3's throughput). The finished batch's slot is still held, so
+        the poller thread cannot open a slot meanwhile; it is used again or given back here. Batching
         windows stay with the poller thread.
         """
         queue, fn = self._queue(), self.function
