@@ -263,7 +263,7 @@ def concurrency_probe():
     return state, handler
 
 
-def test_a_mapping_starts_with_five_concurrent_batches(q):
+def test_a_mapping_starts_with_five_concurrent_batches():
     from localcloud import Cloud
 
     with Cloud(timing="aws") as cloud:  # AWS's minute is a real minute here: no scale-up during the test
